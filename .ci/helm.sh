@@ -335,5 +335,94 @@ for f in "$CHART_SRC"/ci/invalid/*.yaml; do
   fi
 done
 
+# Example manifests (examples/k8s): every scenario exists, validates against Kubernetes 1.30, and is consistent.
+EXAMPLES="$ROOT/examples/k8s"
+cat > "$WORK/examples.py" <<'PY'
+import re, sys, yaml
+OBJECT_KEYS = {"objectName", "objectType", "objectAlias", "objectVersion", "objectVersionLabel", "jmesPath",
+               "filePermission", "kmsEndpoint", "oosEndpoint", "region", "crossAccountRoleArn",
+               "crossAccountExternalId", "crossAccountRoleSessionName", "transforms"}
+PARAMS = {"objects", "region", "pathTranslation", "failoverRegion", "usePodServiceAccountToken", "roleArn"}
+PLUGIN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}(@sha256:[0-9a-f]{64})?$")
+errors = []
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+def named(kind):
+    return {(d["metadata"].get("namespace", "default"), d["metadata"]["name"]): d for d in docs if d["kind"] == kind}
+spcs, secrets, sas = named("SecretProviderClass"), named("Secret"), named("ServiceAccount")
+if not spcs:
+    errors.append("no SecretProviderClass")
+for (ns, name), spc in spcs.items():
+    where = f"SecretProviderClass {ns}/{name}"
+    if spc["apiVersion"] != "secrets-store.csi.x-k8s.io/v1" or spc["spec"].get("provider") != "alibabacloud":
+        errors.append(f"{where}: must be secrets-store.csi.x-k8s.io/v1 with provider alibabacloud")
+    params = spc["spec"].get("parameters", {})
+    for k, val in params.items():
+        if k not in PARAMS:
+            errors.append(f"{where}: unknown parameter {k}")
+        if not isinstance(val, str):
+            errors.append(f"{where}: parameter {k} must be a string (SPC parameters are map[string]string)")
+    objs = yaml.safe_load(params.get("objects", "")) or []
+    if not isinstance(objs, list) or not objs:
+        errors.append(f"{where}: objects must be a non-empty YAML list")
+        continue
+    for i, o in enumerate(objs):
+        if not isinstance(o, dict) or "objectName" not in o:
+            errors.append(f"{where}: objects[{i}] needs objectName"); continue
+        extra = set(o) - OBJECT_KEYS
+        if extra:
+            errors.append(f"{where}: objects[{i}] unknown keys {sorted(extra)}")
+        for key in ("objectVersion", "filePermission", "objectType"):
+            if key in o and not isinstance(o[key], str):
+                errors.append(f"{where}: objects[{i}].{key} must be a quoted string")
+        for j, t in enumerate(o.get("transforms", [])):
+            if set(t) - {"plugin", "config"} or not PLUGIN.match(str(t.get("plugin", ""))):
+                errors.append(f"{where}: objects[{i}].transforms[{j}] must be {{plugin: <name>[@sha256:<hex>], config}}")
+    for sel in spc["spec"].get("secretObjects", []):
+        files = {o.get("objectAlias") or o["objectName"].replace("/", "_") for o in objs}
+        files |= {j["objectAlias"] for o in objs for j in o.get("jmesPath", [])}
+        for d in sel.get("data", []):
+            if d["objectName"] not in files:
+                errors.append(f"{where}: secretObjects objectName {d['objectName']} is not a mounted file {sorted(files)}")
+workloads = [d for d in docs if d["kind"] in ("Deployment", "Pod")]
+if not workloads:
+    errors.append("no Deployment or Pod")
+for w in workloads:
+    ns = w["metadata"].get("namespace", "default")
+    pod = w["spec"]["template"]["spec"] if w["kind"] == "Deployment" else w["spec"]
+    sa = pod.get("serviceAccountName")
+    if sa and (ns, sa) not in sas:
+        errors.append(f"{w['kind']} {w['metadata']['name']}: ServiceAccount {sa} is not in the file")
+    for vol in pod.get("volumes", []):
+        csi = vol.get("csi")
+        if not csi:
+            continue
+        spc = csi.get("volumeAttributes", {}).get("secretProviderClass")
+        if csi.get("driver") != "secrets-store.csi.k8s.io" or (ns, spc) not in spcs:
+            errors.append(f"volume {vol['name']}: SecretProviderClass {ns}/{spc} is not in the file")
+        ref = csi.get("nodePublishSecretRef", {}).get("name")
+        if ref:
+            sec = secrets.get((ns, ref))
+            data = (sec or {}).get("stringData", {}) | (sec or {}).get("data", {})
+            if not sec or not {"access_key", "access_secret"} <= set(data):
+                errors.append(f"nodePublishSecretRef {ref}: needs a Secret with access_key and access_secret")
+            elif sec["metadata"].get("labels", {}).get("secrets-store.csi.k8s.io/used") != "true":
+                errors.append(f"Secret {ref}: needs label secrets-store.csi.k8s.io/used=true (filteredWatchSecret)")
+for e in errors:
+    print(e)
+sys.exit(1 if errors else 0)
+PY
+for scenario in accesskey accesskey-assumerole rrsa worker-ram-role pod-identity cross-account oos-parameters \
+                rotation-sync jmespath plugin-jmespath plugin-format plugin-template custom-plugin namespace-policy; do
+  f="$EXAMPLES/$scenario.yaml"
+  if [[ ! -f "$f" ]]; then echo "missing $f" >"$WORK/ex.out"; fail "examples/k8s/$scenario.yaml exists" "$WORK/ex.out"; continue; fi
+  if "$VALIDATOR" --strict -k "$KUBE_VERSION" "$f" >"$WORK/kv.out" 2>&1 \
+     && ! grep -v 'kind SecretProviderClass' "$WORK/kv.out" | grep -q "Couldn't find schema"; then
+    pass "examples/k8s/$scenario.yaml: kubernetes-validate --strict -k $KUBE_VERSION"
+  else
+    fail "examples/k8s/$scenario.yaml: kubernetes-validate --strict -k $KUBE_VERSION" "$WORK/kv.out"
+  fi
+  check "examples/k8s/$scenario.yaml: SecretProviderClass and workload consistent" "$PY" "$WORK/examples.py" "$f"
+done
+
 echo "helm: $PASSED passed, $FAILED failed"
 [[ "$FAILED" == 0 ]]
