@@ -335,6 +335,27 @@ for f in "$CHART_SRC"/ci/invalid/*.yaml; do
   fi
 done
 
+# The README's values table documents every value of values.yaml (Kubernetes-typed objects as a whole).
+cat > "$WORK/readme.py" <<'PY'
+import re, sys, yaml
+values, readme = yaml.safe_load(open(sys.argv[1])), open(sys.argv[2]).read()
+documented = set(re.findall(r"^\| `([^`]+)` \|", readme, re.M))
+WHOLE = {"linux.resources", "linux.updateStrategy", "linux.affinity", "linux.securityContext", "policy.default"}
+missing = []
+def walk(node, path):
+    if path and (path in WHOLE or not isinstance(node, dict) or not node):
+        if path not in documented:
+            missing.append(path)
+        return
+    for k, v in node.items():
+        walk(v, f"{path}.{k}" if path else k)
+walk(values, "")
+for m in missing:
+    print(f"values.yaml key {m} has no row in the README values table")
+sys.exit(1 if missing else 0)
+PY
+check "README values table covers every value" "$PY" "$WORK/readme.py" "$CHART_SRC/values.yaml" "$CHART_SRC/README.md"
+
 # Example manifests (examples/k8s): every scenario exists, validates against Kubernetes 1.30, and is consistent.
 EXAMPLES="$ROOT/examples/k8s"
 cat > "$WORK/examples.py" <<'PY'
