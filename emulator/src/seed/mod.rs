@@ -1,0 +1,313 @@
+//! Seed file: the fake cloud's contents (access keys, KMS secrets, OOS parameters).
+//!
+//! The YAML is strict (`deny_unknown_fields`, camelCase keys) so a typo in a demo seed
+//! fails loudly instead of silently serving a different cloud. Structural errors come
+//! from serde with line/column; semantic ones are collected by [`validate`] and reported
+//! all at once.
+
+mod validate;
+
+use std::fmt;
+use std::path::Path;
+
+use serde::Deserialize;
+
+/// Why a seed could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum SeedError {
+    /// The file could not be read.
+    #[error("cannot read seed file {path}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The YAML does not match the seed schema (serde names the field and position).
+    #[error("seed {origin} is not valid YAML for the emulator seed schema")]
+    Parse {
+        origin: String,
+        #[source]
+        source: serde_yaml_ng::Error,
+    },
+    /// The YAML parsed but its contents are inconsistent; every problem is listed.
+    #[error("seed {origin} has {} error(s):\n  - {}", problems.len(), problems.join("\n  - "))]
+    Invalid {
+        origin: String,
+        problems: Vec<String>,
+    },
+}
+
+/// Default account id used in ARNs when the seed gives none.
+pub const DEFAULT_ACCOUNT_ID: &str = "1234567890123456";
+/// Default region used in ARNs and `HostId` when the seed gives none.
+pub const DEFAULT_REGION: &str = "cn-hangzhou";
+
+/// The whole seed document.
+#[derive(Deserialize, Default, Clone)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Seed {
+    /// Account id used in ARNs (`acs:kms:<region>:<accountId>:secret/<name>`).
+    #[serde(default = "default_account")]
+    pub account_id: String,
+    /// Region used in ARNs and error `HostId`s.
+    #[serde(default = "default_region")]
+    pub region: String,
+    #[serde(default)]
+    pub access_keys: Vec<AccessKeySeed>,
+    #[serde(default)]
+    pub kms_secrets: Vec<KmsSecretSeed>,
+    /// OOS encrypted (`Secret`) parameters, served by `GetSecretParameter`.
+    #[serde(default)]
+    pub oos_secret_parameters: Vec<OosParameterSeed>,
+    /// OOS plain (`String`/`StringList`) parameters, served by `GetParameter`.
+    #[serde(default)]
+    pub oos_parameters: Vec<OosPlainParameterSeed>,
+}
+
+fn default_account() -> String {
+    DEFAULT_ACCOUNT_ID.to_owned()
+}
+fn default_region() -> String {
+    DEFAULT_REGION.to_owned()
+}
+
+/// An access key the emulator accepts.
+#[derive(Deserialize, Clone)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AccessKeySeed {
+    pub id: String,
+    pub secret: String,
+    /// When set the key is STS-style: every request must carry exactly this token.
+    #[serde(default)]
+    pub security_token: Option<String>,
+    /// Glob (`*`, `?`) or exact names of secrets and parameters this key may read.
+    /// Absent means "everything"; an empty list means "nothing".
+    #[serde(default)]
+    pub permissions: Option<Vec<String>>,
+}
+
+/// A KMS Secrets Manager secret.
+#[derive(Deserialize, Clone)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct KmsSecretSeed {
+    pub name: String,
+    #[serde(default)]
+    pub secret_type: SecretType,
+    pub versions: Vec<KmsVersionSeed>,
+    /// Returned as the `ExtendedConfig` JSON string when asked for and the type is not Generic.
+    #[serde(default)]
+    pub extended_config: Option<serde_json::Value>,
+    /// Rotation fields, returned only when present (as the cloud does for rotating secrets).
+    #[serde(default)]
+    pub rotation: Option<RotationSeed>,
+}
+
+/// One version of a KMS secret.
+#[derive(Deserialize, Clone)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct KmsVersionSeed {
+    pub version_id: String,
+    /// Text, or base64 when `secretDataType: binary` (returned base64, as the cloud does).
+    pub data: String,
+    #[serde(default)]
+    pub stages: Vec<String>,
+    #[serde(default)]
+    pub secret_data_type: SecretDataType,
+    /// `CreateTime` in the response; defaults to a fixed demo timestamp.
+    #[serde(default)]
+    pub create_time: Option<String>,
+}
+
+/// Rotation metadata of a managed/rotating secret.
+#[derive(Deserialize, Clone, Debug)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RotationSeed {
+    #[serde(default)]
+    pub automatic_rotation: Option<String>,
+    #[serde(default)]
+    pub rotation_interval: Option<String>,
+    #[serde(default)]
+    pub last_rotation_date: Option<String>,
+    #[serde(default)]
+    pub next_rotation_date: Option<String>,
+}
+
+/// `SecretType` values KMS reports.
+#[derive(Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SecretType {
+    #[default]
+    Generic,
+    Rds,
+    Redis,
+    RAMCredentials,
+    ECS,
+    PolarDB,
+}
+
+impl SecretType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Generic => "Generic",
+            Self::Rds => "Rds",
+            Self::Redis => "Redis",
+            Self::RAMCredentials => "RAMCredentials",
+            Self::ECS => "ECS",
+            Self::PolarDB => "PolarDB",
+        }
+    }
+}
+
+/// `SecretDataType`: text, or binary carried as base64.
+#[derive(Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SecretDataType {
+    #[default]
+    Text,
+    Binary,
+}
+
+impl SecretDataType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Text => "text",
+            Self::Binary => "binary",
+        }
+    }
+}
+
+/// An OOS secret parameter; `versions[0]` is ParameterVersion 1, the last one is the default.
+#[derive(Deserialize, Clone)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct OosParameterSeed {
+    pub name: String,
+    pub versions: Vec<String>,
+    #[serde(default)]
+    pub description: String,
+    /// KMS key id reported as `KeyId`.
+    #[serde(default)]
+    pub key_id: Option<String>,
+}
+
+/// An OOS plain parameter; `versions[0]` is ParameterVersion 1, the last one is the default.
+#[derive(Deserialize, Clone)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct OosPlainParameterSeed {
+    pub name: String,
+    #[serde(rename = "type", default)]
+    pub param_type: PlainParameterType,
+    /// For StringList each value is the comma-separated list, as OOS returns it.
+    pub versions: Vec<String>,
+    #[serde(default)]
+    pub description: String,
+}
+
+/// Types of plain OOS parameters.
+#[derive(Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PlainParameterType {
+    #[default]
+    String,
+    StringList,
+}
+
+impl PlainParameterType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::String => "String",
+            Self::StringList => "StringList",
+        }
+    }
+}
+
+impl Seed {
+    /// Parse and validate a seed from YAML text; `origin` names it in errors.
+    pub fn from_yaml_str(yaml: &str, origin: &str) -> Result<Self, SeedError> {
+        let seed: Seed = serde_yaml_ng::from_str(yaml).map_err(|source| SeedError::Parse {
+            origin: origin.to_owned(),
+            source,
+        })?;
+        let problems = validate::problems(&seed);
+        if problems.is_empty() {
+            Ok(seed)
+        } else {
+            Err(SeedError::Invalid {
+                origin: origin.to_owned(),
+                problems,
+            })
+        }
+    }
+
+    /// Read, parse and validate a seed file.
+    pub fn from_file(path: &Path) -> Result<Self, SeedError> {
+        let text = std::fs::read_to_string(path).map_err(|source| SeedError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::from_yaml_str(&text, &path.display().to_string())
+    }
+}
+
+// Hand-written Debug impls: seeds hold secret values and access key secrets, which must
+// never reach logs. Only names and counts are shown.
+impl fmt::Debug for Seed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Seed")
+            .field("account_id", &self.account_id)
+            .field("region", &self.region)
+            .field("access_keys", &self.access_keys)
+            .field("kms_secrets", &self.kms_secrets)
+            .field("oos_secret_parameters", &self.oos_secret_parameters)
+            .field("oos_parameters", &self.oos_parameters)
+            .finish()
+    }
+}
+
+impl fmt::Debug for AccessKeySeed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AccessKeySeed")
+            .field("id", &self.id)
+            .field("secret", &"<redacted>")
+            .field("sts", &self.security_token.is_some())
+            .field("permissions", &self.permissions)
+            .finish()
+    }
+}
+
+impl fmt::Debug for KmsSecretSeed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KmsSecretSeed")
+            .field("name", &self.name)
+            .field("secret_type", &self.secret_type)
+            .field("versions", &self.versions)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for KmsVersionSeed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KmsVersionSeed")
+            .field("version_id", &self.version_id)
+            .field("data", &"<redacted>")
+            .field("stages", &self.stages)
+            .field("secret_data_type", &self.secret_data_type)
+            .finish()
+    }
+}
+
+impl fmt::Debug for OosParameterSeed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OosParameterSeed")
+            .field("name", &self.name)
+            .field("versions", &self.versions.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for OosPlainParameterSeed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OosPlainParameterSeed")
+            .field("name", &self.name)
+            .field("type", &self.param_type)
+            .field("versions", &self.versions.len())
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,146 @@
+//! The HTTP front: one POP endpoint (`/`, any method) for every product.
+//!
+//! Order per call: decode → count → latency → injected fault → product/action lookup →
+//! authenticate → handler. Logs name the action, key id, resource and outcome, never
+//! secret values, signatures or tokens.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use time::OffsetDateTime;
+
+use crate::auth::{ReplayGuard, authenticate};
+use crate::error::ApiError;
+use crate::faults::Faults;
+use crate::products::{Product, unknown_action};
+use crate::request::PopRequest;
+use crate::stats::Stats;
+use crate::store::Store;
+
+/// Everything a request handler shares; owned by the server and the [`crate::Handle`].
+pub struct Shared {
+    pub store: Store,
+    pub replay: ReplayGuard,
+    pub stats: Stats,
+    pub faults: Faults,
+    /// Added delay per call, in microseconds.
+    pub latency_us: AtomicU64,
+}
+
+impl Shared {
+    pub fn set_latency(&self, d: Duration) {
+        let us = u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
+        self.latency_us.store(us, Ordering::Relaxed);
+    }
+}
+
+pub fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/", any(pop))
+        .fallback(not_found)
+        .with_state(shared)
+}
+
+async fn not_found(uri: Uri) -> Response {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "InvalidAction.NotFound",
+        format!("No API is served at path {:?}; POP calls go to \"/\".", uri.path()),
+    )
+    .into_response_for("acs-emulator")
+}
+
+async fn pop(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let req = PopRequest::new(method, &uri, headers, body);
+    let action = req.action().unwrap_or("").to_owned();
+    let resource = req
+        .non_empty_param("SecretName")
+        .or_else(|| req.non_empty_param("Name"))
+        .map(str::to_owned);
+    shared.stats.record(&action, resource.as_deref());
+
+    let delay = shared.latency_us.load(Ordering::Relaxed);
+    if delay > 0 {
+        tokio::time::sleep(Duration::from_micros(delay)).await;
+    }
+
+    let product = req.version().and_then(Product::from_version);
+    let host_id = product
+        .map(|p| p.host_id(&shared.store.region))
+        .or_else(|| req.header("host").map(str::to_owned))
+        .unwrap_or_else(|| "acs-emulator".into());
+    let mut key_id = None;
+    let outcome = handle(&shared, &req, &action, product, &mut key_id);
+    let (status, code) = match &outcome {
+        Ok(_) => (StatusCode::OK, "OK".to_owned()),
+        Err(e) => (e.status, e.code.clone()),
+    };
+    tracing::info!(
+        action = %action,
+        version = req.version().unwrap_or(""),
+        access_key_id = key_id.as_deref().unwrap_or("-"),
+        resource = resource.as_deref().unwrap_or("-"),
+        status = status.as_u16(),
+        code = %code,
+        "pop call"
+    );
+    match outcome {
+        Ok(json) => {
+            let bytes = serde_json::to_vec(&json).expect("response body serialises");
+            let mut resp = (StatusCode::OK, bytes).into_response();
+            resp.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json;charset=utf-8"),
+            );
+            resp
+        }
+        Err(e) => e.into_response_for(&host_id),
+    }
+}
+
+fn handle(
+    shared: &Shared,
+    req: &PopRequest,
+    action: &str,
+    product: Option<Product>,
+    key_id: &mut Option<String>,
+) -> Result<serde_json::Value, ApiError> {
+    if action.is_empty() {
+        return Err(ApiError::missing_parameter("Action"));
+    }
+    if let Some(fault) = shared.faults.take(action) {
+        return Err(fault);
+    }
+    let product = match (req.version(), product) {
+        (None, _) => return Err(ApiError::missing_parameter("Version")),
+        (Some(v), None) => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "InvalidVersion",
+                format!(
+                    "Specified parameter Version {v:?} is not valid; emulated versions are 2016-01-20 (KMS) and 2019-06-01 (OOS)."
+                ),
+            ));
+        }
+        (Some(_), Some(p)) => p,
+    };
+    if !product.supports(action) {
+        return Err(unknown_action(action));
+    }
+    let caller = authenticate(req, &shared.store, &shared.replay, OffsetDateTime::now_utc())?;
+    *key_id = Some(caller.access_key_id.clone());
+    product.handle(action, req, &caller, &shared.store)
+}
