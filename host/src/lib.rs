@@ -9,4 +9,8 @@ pub mod auth;
 pub mod config;
 pub mod fetch;
 pub mod grpc;
+pub mod health;
+pub mod logging;
+pub mod mount;
+pub mod output;
 pub mod transform;

