@@ -445,5 +445,38 @@ for scenario in accesskey accesskey-assumerole rrsa worker-ram-role pod-identity
   check "examples/k8s/$scenario.yaml: SecretProviderClass and workload consistent" "$PY" "$WORK/examples.py" "$f"
 done
 
+# Chart <-> binary contract (opt-in: PROVIDER_BIN=target/debug/csi-provider-alibabacloud .ci/helm.sh): every flag
+# the chart passes and every setting it exports as an environment variable is one `serve` accepts, and the
+# Dockerfile's `plugin precompile` exists. Credentials (ACCESS_KEY_ID, ALICLOUD_*, ALIBABA_CLOUD_*) are read by the
+# auth code, not by flags, so they are not part of this check.
+if [[ -n "${PROVIDER_BIN:-}" ]]; then
+  cat > "$WORK/contract.py" <<'PY'
+import re, sys, yaml
+help_text = open(sys.argv[1]).read()
+flags, envs = set(), set()
+for f in sys.argv[2:]:
+    for d in yaml.safe_load_all(open(f)):
+        if d and d["kind"] == "DaemonSet":
+            c = d["spec"]["template"]["spec"]["containers"][0]
+            flags |= {a.split("=", 1)[0] for a in c["args"] if a.startswith("--")}
+            envs |= {e["name"] for e in c.get("env", [])
+                     if not re.match(r"^(ACCESS_KEY_ID|SECRET_ACCESS_KEY|ALICLOUD_|ALIBABA_CLOUD_)", e["name"])}
+missing = [f"flag {f}" for f in sorted(flags) if not re.search(re.escape(f) + r"(?=[\s=,\]])", help_text)]
+missing += [f"env {e}" for e in sorted(envs) if f"env: {e}=" not in help_text and f"env: {e}]" not in help_text]
+for m in missing:
+    print(f"the chart sets {m}, which `serve --help` does not list")
+sys.exit(1 if missing else 0)
+PY
+  if "$PROVIDER_BIN" serve --help >"$WORK/serve-help.txt" 2>&1; then
+    check "contract: serve accepts every flag and env var the chart sets" \
+      "$PY" "$WORK/contract.py" "$WORK/serve-help.txt" "$WORK"/render-*.yaml
+  else
+    fail "contract: $PROVIDER_BIN serve --help" "$WORK/serve-help.txt"
+  fi
+  check "contract: '$PROVIDER_BIN plugin precompile' exists (Dockerfile)" "$PROVIDER_BIN" plugin precompile --help
+else
+  echo "note: chart/binary contract not checked (set PROVIDER_BIN to the provider binary to check it)"
+fi
+
 echo "helm: $PASSED passed, $FAILED failed"
 [[ "$FAILED" == 0 ]]
