@@ -87,7 +87,7 @@ check() {
 
 # Field assertions on a rendered manifest, against the effective values (chart defaults overlaid by the set).
 cat > "$WORK/assert.py" <<'PY'
-import sys, yaml
+import re, sys, yaml
 
 def merge(base, over):
     """Helm's coalesce for maps: maps merge recursively, anything else replaces."""
@@ -163,6 +163,10 @@ if ds_list:
         g = c.get(probe, {}).get("httpGet", {})
         expect(g.get("path") == lin["healthzPath"] and g.get("port") in ("healthz", port),
                f"{probe} must GET {lin['healthzPath']} on the healthz port: {g}")
+    m = re.match(r"^(\d+)(ms|s|m|h)$", str(lin["healthzTimeout"]))
+    hz_secs = int(m[1]) * {"ms": 0.001, "s": 1, "m": 60, "h": 3600}[m[2]]
+    for probe in ("livenessProbe", "readinessProbe"):
+        expect(c[probe]["timeoutSeconds"] > hz_secs, f"{probe} timeoutSeconds must exceed healthzTimeout {lin['healthzTimeout']}")
     for flag, val in (("healthz-port", port), ("healthz-path", lin["healthzPath"]), ("healthz-timeout", lin["healthzTimeout"])):
         expect(f"--{flag}={val}" in args, f"--{flag}={val} missing from args")
 

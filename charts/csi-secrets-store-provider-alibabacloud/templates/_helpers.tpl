@@ -47,6 +47,18 @@ app.kubernetes.io/component: csi-provider
 {{- end -}}
 {{- end -}}
 
+{{/*
+Probe timeout in seconds: the health check may itself wait linux.healthzTimeout for the socket, so the kubelet must
+wait longer than that (at least 10 s, as upstream).
+*/}}
+{{- define "provider.probeTimeoutSeconds" -}}
+{{- $t := toString .Values.linux.healthzTimeout -}}
+{{- $n := regexFind "^[0-9]+" $t | default "0" | atoi -}}
+{{- $unit := trimPrefix (regexFind "^[0-9]+" $t) $t -}}
+{{- $secs := get (dict "ms" (div (add $n 999) 1000) "s" $n "m" (mul $n 60) "h" (mul $n 3600)) $unit | default 0 -}}
+{{- max 10 (add $secs 5) -}}
+{{- end -}}
+
 {{/* Where the RRSA token is projected; upstream's path, so existing ALICLOUD_OIDC_TOKEN_FILE settings keep working. */}}
 {{- define "provider.rrsaTokenDir" -}}/var/run/secrets/tokens{{- end -}}
 {{- define "provider.rrsaTokenFile" -}}{{ include "provider.rrsaTokenDir" . }}/csi-secrets-store-provider-alibabacloud{{- end -}}
