@@ -1,0 +1,215 @@
+//! The `objects` parameter: YAML text holding a list of objects. Checks the list as a whole (syntax with line and
+//! column, emptiness, size) and the output files of all objects together (no two write the same file).
+
+use super::error::{ConfigError, quote};
+use super::object::{self, Defaults};
+use super::path::find_collisions;
+use super::spec::ObjectSpec;
+use serde_yaml_ng::Value;
+
+/// Most objects one SecretProviderClass may name.
+pub const MAX_OBJECTS: usize = 100;
+
+const SUBJECT: &str = "parameter \"objects\"";
+
+/// Parses and checks `objects`. Returns the valid objects; problems go to `errors` (the result is only
+/// meaningful when none were added).
+pub(crate) fn parse(
+    text: &str,
+    defaults: &Defaults<'_>,
+    errors: &mut Vec<ConfigError>,
+) -> Vec<ObjectSpec> {
+    let Some(items) = parse_list(text, errors) else {
+        return Vec::new();
+    };
+    if items.len() > MAX_OBJECTS {
+        errors.push(ConfigError::new(
+            SUBJECT,
+            format!(
+                "has {} objects; at most {MAX_OBJECTS} are allowed in one SecretProviderClass (split it into several)",
+                items.len()
+            ),
+        ));
+    }
+    let mut specs = Vec::new();
+    let mut outputs = Vec::new();
+    for (index, item) in items.into_iter().enumerate() {
+        let checked = object::check(index, item, defaults, errors);
+        specs.extend(checked.spec);
+        outputs.extend(checked.outputs);
+    }
+    for c in find_collisions(outputs.iter().map(|(o, p)| (o.as_str(), p.as_str()))) {
+        errors.push(ConfigError::new(
+            "output files",
+            format!("{c}; give one of them a different objectAlias"),
+        ));
+    }
+    specs
+}
+
+/// The YAML list, or `None` after reporting why there is none.
+fn parse_list(text: &str, errors: &mut Vec<ConfigError>) -> Option<Vec<Value>> {
+    let empty = || {
+        ConfigError::new(
+            SUBJECT,
+            "lists no objects; a SecretProviderClass must name at least one, e.g. \"- objectName: my-secret\"",
+        )
+    };
+    if text.trim().is_empty() {
+        errors.push(empty());
+        return None;
+    }
+    let value: Value = match serde_yaml_ng::from_str(text) {
+        Ok(v) => v,
+        Err(e) => {
+            let at = e
+                .location()
+                .map(|l| {
+                    format!(
+                        " at line {} column {} of the objects text",
+                        l.line(),
+                        l.column()
+                    )
+                })
+                .unwrap_or_default();
+            errors.push(ConfigError::new(
+                SUBJECT,
+                format!("is not valid YAML{at}: {}", strip_location(&e.to_string())),
+            ));
+            return None;
+        }
+    };
+    match value {
+        Value::Sequence(items) if items.is_empty() => {
+            errors.push(empty());
+            None
+        }
+        Value::Sequence(items) => Some(items),
+        Value::Null => {
+            errors.push(empty());
+            None
+        }
+        Value::Mapping(m) if m.contains_key("array") => {
+            errors.push(ConfigError::new(
+                SUBJECT,
+                "uses the \"array:\" form of other providers; write a YAML list of objects instead, e.g. \"- objectName: my-secret\"",
+            ));
+            None
+        }
+        Value::Mapping(_) => {
+            errors.push(ConfigError::new(
+                SUBJECT,
+                "is a single map; expected a YAML list, so start each object with \"- \", e.g. \"- objectName: my-secret\"",
+            ));
+            None
+        }
+        other => {
+            let shown = match &other {
+                Value::String(s) => format!(" {}", quote(s)),
+                _ => String::new(),
+            };
+            errors.push(ConfigError::new(
+                SUBJECT,
+                format!(
+                    "is a {}{shown}; expected a YAML list of objects, e.g. \"- objectName: my-secret\"",
+                    super::yaml::kind(&other)
+                ),
+            ));
+            None
+        }
+    }
+}
+
+/// serde_yaml_ng appends " at line L column C" to messages; we say it ourselves, relative to the objects text.
+fn strip_location(message: &str) -> &str {
+    match message.find(" at line ") {
+        Some(i) => &message[..i],
+        None => message,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::path::PathTranslation;
+    use proptest::prelude::*;
+
+    fn run(text: &str) -> (Vec<ObjectSpec>, Vec<String>) {
+        let defaults = Defaults {
+            translation: PathTranslation::default(),
+            region: None,
+        };
+        let mut errors = Vec::new();
+        let specs = parse(text, &defaults, &mut errors);
+        (specs, errors.iter().map(|e| e.to_string()).collect())
+    }
+
+    #[test]
+    fn minimal_object_gets_defaults() {
+        let (specs, errors) = run("- objectName: app/db");
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(specs.len(), 1);
+        assert_eq!(specs[0].file_name, "app_db");
+        assert_eq!(specs[0].kind.as_str(), "kms");
+        assert_eq!(specs[0].id(), "app_db");
+        assert_eq!(specs[0].describe(), "objects[0] (kms \"app/db\")");
+    }
+
+    #[test]
+    fn syntax_error_names_line_and_column() {
+        let (_, errors) = run("- objectName: a\n  objectAlias: [b\n- objectName: c");
+        assert_eq!(errors.len(), 1);
+        assert!(errors[0].contains("line "), "{errors:?}");
+    }
+
+    #[test]
+    fn reports_every_bad_entry() {
+        let (specs, errors) = run(
+            "- objectName: ok\n-\n- 42\n- objectType: kms\n- objectName: x\n  objectType: ssm\n",
+        );
+        assert_eq!(specs.len(), 1);
+        assert_eq!(errors.len(), 4, "{errors:#?}");
+    }
+
+    #[test]
+    fn too_many_objects() {
+        let text: String = (0..101).map(|i| format!("- objectName: s{i}\n")).collect();
+        let (_, errors) = run(&text);
+        assert_eq!(errors.len(), 1);
+        assert!(errors[0].contains("at most 100"));
+    }
+
+    #[test]
+    fn transform_config_becomes_json() {
+        let (specs, errors) = run(
+            "- objectName: a\n  transforms:\n  - plugin: format\n    config: {to: env, keys: [a, b], n: 3}\n  - plugin: base64\n",
+        );
+        assert!(errors.is_empty(), "{errors:?}");
+        let t = &specs[0].transforms;
+        assert_eq!(
+            t[0].config,
+            serde_json::json!({"to": "env", "keys": ["a", "b"], "n": 3})
+        );
+        assert_eq!(t[1].config, serde_json::json!({}));
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn never_panics_on_arbitrary_text(text in any::<String>()) {
+            let _ = run(&text);
+        }
+
+        #[test]
+        fn never_panics_on_yaml_like_text(text in "([-:\\[\\]{}\"'!&*|>#\n ]|objectName|jmesPath|transforms|path|objectAlias|kms|oos|[a-z0-9/.]){0,60}") {
+            let (specs, errors) = run(&text);
+            if errors.is_empty() {
+                prop_assert!(!specs.is_empty());
+            }
+            for s in &specs {
+                prop_assert!(crate::config::path::validate_output_path(&s.file_name).is_ok());
+            }
+        }
+    }
+}
