@@ -2,6 +2,7 @@
 
 use anyhow::{Context, Result};
 use clap::Args;
+use provider::transform::{Limits, PluginDir, RuntimeConfig, TransformRuntime};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -37,8 +38,8 @@ pub struct ProviderArgs {
     #[arg(long, env = "FETCH_CONCURRENCY", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub fetch_concurrency: u16,
 
-    /// Directories of transform plugins (`<name>.wasm`); comma-separated in the environment. Later directories
-    /// override earlier ones for the same name.
+    /// Directories of built-in plugins (`<name>.wasm`) shipped with the provider; comma-separated in the
+    /// environment. The first directory holding a name wins.
     #[arg(
         long = "plugin-dir",
         env = "PLUGIN_DIRS",
@@ -46,6 +47,19 @@ pub struct ProviderArgs {
         default_value = "/usr/lib/csi-provider-alibabacloud/plugins"
     )]
     pub plugin_dirs: Vec<PathBuf>,
+
+    /// Directories of custom (team-written) plugins; searched after the built-in ones, so a custom plugin can
+    /// never shadow a built-in name.
+    #[arg(
+        long = "custom-plugin-dir",
+        env = "CUSTOM_PLUGIN_DIRS",
+        value_delimiter = ','
+    )]
+    pub custom_plugin_dirs: Vec<PathBuf>,
+
+    /// How often the plugin directories are rescanned for new or changed plugins (0 disables).
+    #[arg(long, env = "PLUGIN_RELOAD_INTERVAL", default_value = "10s", value_parser = parse_duration)]
+    pub plugin_reload_interval: Duration,
 
     /// Where precompiled plugins are cached (keyed by digest); plugins are compiled in memory when unset.
     #[arg(long, env = "PLUGIN_CACHE_DIR")]
@@ -181,5 +195,34 @@ impl ProviderArgs {
     /// Builds the mount engine these flags describe.
     pub async fn build(&self) -> Result<provider::mount::Provider> {
         Ok(provider::mount::Provider {})
+    }
+
+    /// Per-call plugin limits from the flags.
+    pub fn plugin_limits(&self) -> Limits {
+        Limits {
+            memory_bytes: (self.plugin_memory_mib as usize) << 20,
+            timeout: Duration::from_millis(self.plugin_timeout_ms),
+            max_output_bytes: (self.plugin_max_output_kib as usize) << 10,
+            ..Limits::default()
+        }
+    }
+
+    /// The transform runtime over the plugin directories; `reload` starts the directory watcher.
+    pub fn transform_runtime(&self, reload: bool) -> Result<TransformRuntime> {
+        let plugin_dirs = self
+            .plugin_dirs
+            .iter()
+            .map(PluginDir::builtin)
+            .chain(self.custom_plugin_dirs.iter().map(PluginDir::custom))
+            .collect();
+        let cfg = RuntimeConfig {
+            plugin_dirs,
+            cache_dir: self.plugin_cache_dir.clone(),
+            limits: self.plugin_limits(),
+            plugin_limits: Default::default(),
+            reload_interval: (reload && !self.plugin_reload_interval.is_zero())
+                .then_some(self.plugin_reload_interval),
+        };
+        TransformRuntime::new(cfg).map_err(|e| anyhow::anyhow!("plugins: {e}"))
     }
 }

@@ -2,6 +2,7 @@
 
 mod args;
 mod mount;
+mod plugin;
 mod probe;
 mod report;
 mod serve;
@@ -25,6 +26,9 @@ enum Command {
     Mount(mount::MountArgs),
     /// Act as the CSI driver: call Version and Mount on a provider socket and print (or write) the result.
     Probe(probe::ProbeArgs),
+    /// Check, run, list and precompile wasm transform plugins.
+    #[command(subcommand)]
+    Plugin(plugin::PluginCommand),
 }
 
 /// Runs one command to completion.
@@ -33,5 +37,6 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Serve(a) => serve::run(a),
         Command::Mount(a) => mount::run(a),
         Command::Probe(a) => probe::run(a),
+        Command::Plugin(c) => plugin::run(c),
     }
 }
