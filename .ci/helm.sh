@@ -482,7 +482,7 @@ PY
   # Smoke: start `serve` with the args and plain env the chart renders (socket dir moved to a temp dir, every
   # Alibaba endpoint pointed at a closed loopback port, image plugin paths replaced), then expect the socket in
   # providersDir and HTTP 200 from the probe path on 127.0.0.1. Nothing leaves the machine.
-  SMOKE_PORT=18989
+  SMOKE_PORT="$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
   "$HELM" template smoke "$CHART" --kube-version "$KUBE_VERSION" --set secrets-store-csi-driver.install=false \
     --set linux.providersDir="$WORK/providers" --set linux.healthzPort=$SMOKE_PORT --set linux.healthzPath=/healthz \
     --set regionId=cn-hangzhou --set regionFromNode=false --set endpoints.kms=http://127.0.0.1:9 \
