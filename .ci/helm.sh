@@ -484,7 +484,7 @@ PY
   # providersDir and HTTP 200 from the probe path on 127.0.0.1. Nothing leaves the machine.
   SMOKE_PORT="$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
   "$HELM" template smoke "$CHART" --kube-version "$KUBE_VERSION" --set secrets-store-csi-driver.install=false \
-    --set linux.providersDir="$WORK/providers" --set linux.healthzPort=$SMOKE_PORT --set linux.healthzPath=/healthz \
+    --set linux.providersDir="$WORK/providers" --set linux.healthzPort="$SMOKE_PORT" --set linux.healthzPath=/healthz \
     --set regionId=cn-hangzhou --set regionFromNode=false --set endpoints.kms=http://127.0.0.1:9 \
     --set endpoints.oos=http://127.0.0.1:9 --set endpoints.sts=http://127.0.0.1:9 \
     --set endpoints.ecsMetadata=http://127.0.0.1:9 >"$WORK/smoke.yaml"
