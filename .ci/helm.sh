@@ -339,6 +339,71 @@ for f in "$CHART_SRC"/ci/invalid/*.yaml; do
   fi
 done
 
+# The upstream (seed) parameter table: every parameter exists with the table's default. Deviations are listed with
+# their reason and are documented in the chart README ("Differences from the upstream chart").
+cat > "$WORK/seed.py" <<'PY'
+import json, sys, yaml
+values, schema = yaml.safe_load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+SEED = {  # key: default, from the upstream README's parameter table
+    "nameOverride": "", "fullnameOverride": "", "imagePullSecrets": [], "logFormatJSON": False, "logVerbosity": 0,
+    "rrsa.enable": False, "linux.enabled": True,
+    "linux.image.repository": "registry.cn-hangzhou.aliyuncs.com/acs/secrets-store-csi-driver-provider-alibaba-cloud",
+    "linux.image.pullPolicy": "Always", "linux.image.tag": "v1.1.0", "linux.nodeSelector": {},
+    "linux.tolerations": {},
+    "linux.resources": {"requests": {"cpu": "50m", "memory": "100Mi"}, "limits": {"cpu": "100m", "memory": "500Mi"}},
+    "linux.podLabels": {}, "linux.podAnnotations": {}, "linux.priorityClassName": "",
+    "linux.updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1}},
+    "linux.healthzPort": "8989", "linux.healthzPath": "/healthz", "linux.healthzTimeout": "5s",
+    "linux.volumes": [], "linux.volumeMounts": [],
+    "linux.affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+        {"matchExpressions": [{"key": "type", "operator": "NotIn", "values": ["virtual-kubelet"]}]}]}}},
+    "linux.kubeletRootDir": "/var/lib/kubelet", "linux.providersDir": "/var/run/secrets-store-csi-providers",
+    "secrets-store-csi-driver.install": True, "secrets-store-csi-driver.fullnameOverride": "secrets-store-csi-driver",
+    "secrets-store-csi-driver.linux.enabled": True,
+    "secrets-store-csi-driver.linux.image.repository": "registry.cn-hangzhou.aliyuncs.com/acs/csi-secrets-store-driver",
+    "secrets-store-csi-driver.linux.image.pullPolicy": "Always",
+    "secrets-store-csi-driver.linux.image.tag": "v1.3.4",
+    "secrets-store-csi-driver.linux.livenessProbeImage.repository": "registry.cn-hangzhou.aliyuncs.com/acs/csi-secrets-store-livenessprobe",
+    "secrets-store-csi-driver.linux.livenessProbeImage.pullPolicy": "Always",
+    "secrets-store-csi-driver.linux.livenessProbeImage.tag": "v2.10.0",
+    "secrets-store-csi-driver.linux.registrarImage.repository": "registry.cn-hangzhou.aliyuncs.com/acs/csi-node-driver-registrar",
+    "secrets-store-csi-driver.linux.registrarImage.pullPolicy": "Always",
+    "secrets-store-csi-driver.linux.registrarImage.tag": "v2.8.0",
+    "secrets-store-csi-driver.enableSecretRotation": False, "secrets-store-csi-driver.rotationPollInterval": "2m",
+    "secrets-store-csi-driver.filteredWatchSecret": True, "secrets-store-csi-driver.syncSecret.enabled": False,
+    "rbac.install": True,
+}
+EQUIVALENT = {  # key: (our default, why it is the same or why it differs)
+    "linux.tolerations": ([], "an empty list; Kubernetes tolerations are a list, and {} is still accepted"),
+    "linux.healthzPort": (8989, "the same port as an integer; the string \"8989\" is still accepted"),
+    "secrets-store-csi-driver.linux.image.tag": ("v1.6.0", "matches driver chart 1.6.0"),
+    "secrets-store-csi-driver.linux.livenessProbeImage.tag": ("v2.18.0", "matches driver chart 1.6.0"),
+    "secrets-store-csi-driver.linux.registrarImage.tag": ("v2.16.0", "matches driver chart 1.6.0"),
+}
+SEED_ENV = ["ACCESS_KEY_ID", "SECRET_ACCESS_KEY", "ALICLOUD_ROLE_ARN", "ALICLOUD_ROLE_SESSION_NAME",
+            "ALICLOUD_ROLE_SESSION_EXPIRATION", "ALICLOUD_OIDC_PROVIDER_ARN", "ALICLOUD_OIDC_TOKEN_FILE"]
+errors = []
+for key, want in SEED.items():
+    node = values
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            errors.append(f"{key}: missing from values.yaml"); break
+        node = node[part]
+    else:
+        if key in EQUIVALENT:
+            if node != EQUIVALENT[key][0]:
+                errors.append(f"{key}: {node!r} is neither the upstream {want!r} nor the documented {EQUIVALENT[key][0]!r}")
+        elif node != want:
+            errors.append(f"{key}: default {node!r} differs from the upstream table's {want!r}")
+allowed = schema["properties"]["envVarsFromSecret"]["propertyNames"]["enum"]
+errors += [f"envVarsFromSecret.{n}: not accepted by values.schema.json" for n in SEED_ENV if n not in allowed]
+for e in errors:
+    print(e)
+sys.exit(1 if errors else 0)
+PY
+check "upstream parameter table: every parameter present with its default" \
+  "$PY" "$WORK/seed.py" "$CHART_SRC/values.yaml" "$CHART_SRC/values.schema.json"
+
 # The README's values table documents every value of values.yaml (Kubernetes-typed objects as a whole).
 cat > "$WORK/readme.py" <<'PY'
 import re, sys, yaml
