@@ -1,0 +1,176 @@
+//! Seed validation errors and the `acs-emulator` binary's contract with scripts.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use acs_emulator::{EmulatorConfig, Seed, SeedError};
+
+fn invalid(yaml: &str) -> String {
+    match Seed::from_yaml_str(yaml, "test.yaml") {
+        Ok(_) => panic!("seed should be rejected:\n{yaml}"),
+        Err(e) => {
+            // Show the whole chain, as the binary does with anyhow.
+            let mut msg = e.to_string();
+            let mut src = std::error::Error::source(&e);
+            while let Some(s) = src {
+                msg.push_str(&format!(": {s}"));
+                src = s.source();
+            }
+            msg
+        }
+    }
+}
+
+#[test]
+fn demo_and_fixture_seeds_are_valid() {
+    let demo = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/emulator/seed.yaml");
+    let seed = Seed::from_file(std::path::Path::new(demo)).expect("demo seed is valid");
+    assert!(seed.access_keys.iter().any(|k| k.id == "LTAI5tDemoAccessKey" && k.secret == "DemoSecret-change-me"));
+    common::fixture_seed();
+}
+
+#[test]
+fn semantic_problems_are_all_reported_with_their_location() {
+    let msg = invalid(
+        r#"
+accessKeys:
+  - {id: AK1, secret: s}
+  - {id: AK1, secret: ""}
+kmsSecrets:
+  - name: a
+    versions:
+      - {versionId: v1, data: x, stages: [ACSPrevious]}
+  - name: b
+    versions:
+      - {versionId: v1, data: "not base64!", secretDataType: binary, stages: [ACSCurrent]}
+      - {versionId: v1, data: y, stages: [ACSCurrent], createTime: yesterday}
+  - name: a
+    versions: []
+oosSecretParameters:
+  - {name: p, versions: []}
+oosParameters:
+  - {name: p, versions: [x]}
+"#,
+    );
+    for expected in [
+        "accessKeys[1] (id \"AK1\").id: duplicate access key id",
+        "accessKeys[1] (id \"AK1\").secret: must not be empty",
+        "kmsSecrets[0] (name \"a\").versions: no version has stage ACSCurrent",
+        "kmsSecrets[1] (name \"b\").versions[0] (versionId \"v1\").data: secretDataType is binary, so data must be standard base64",
+        "kmsSecrets[1] (name \"b\").versions[1] (versionId \"v1\").versionId: duplicate version id",
+        "stage \"ACSCurrent\" is already on version \"v1\"",
+        "createTime: \"yesterday\" is not a UTC timestamp",
+        "kmsSecrets[2] (name \"a\").name: duplicate secret name",
+        "kmsSecrets[2] (name \"a\").versions: at least one version is required",
+        "oosSecretParameters[0] (name \"p\").versions: must list 1 to 100 values",
+        "oosParameters[0] (name \"p\").name: duplicate parameter name",
+    ] {
+        assert!(msg.contains(expected), "missing {expected:?} in:\n{msg}");
+    }
+    assert!(msg.starts_with("seed test.yaml has 11 error(s)"), "{msg}");
+}
+
+#[test]
+fn unknown_fields_and_bad_enums_name_the_field_and_the_allowed_values() {
+    let msg = invalid("kmsSecrets:\n  - name: a\n    versions: []\n    secretTyp: Rds\n");
+    assert!(msg.contains("unknown field `secretTyp`"), "{msg}");
+    assert!(msg.contains("secretType"), "allowed fields listed: {msg}");
+    assert!(msg.contains("line 4"), "{msg}");
+
+    let msg = invalid("kmsSecrets:\n  - name: a\n    secretType: Mysql\n    versions: []\n");
+    assert!(msg.contains("unknown variant `Mysql`"), "{msg}");
+    assert!(msg.contains("Generic") && msg.contains("RAMCredentials"), "{msg}");
+
+    let msg = invalid("kmsSecrets:\n  - name: a\n    versions:\n      - {versionId: v, data: x, secretDataType: hex}\n");
+    assert!(msg.contains("unknown variant `hex`") && msg.contains("binary"), "{msg}");
+
+    let msg = invalid("accessKeys:\n  - id: only-id\n");
+    assert!(msg.contains("missing field `secret`"), "{msg}");
+}
+
+#[test]
+fn missing_seed_file_is_named() {
+    let err = Seed::from_file(std::path::Path::new("/nonexistent/seed.yaml")).unwrap_err();
+    assert!(matches!(err, SeedError::Read { .. }));
+    assert!(err.to_string().contains("/nonexistent/seed.yaml"));
+}
+
+#[test]
+fn debug_output_never_shows_secret_values_or_key_secrets() {
+    let dbg = format!("{:?}", common::fixture_seed());
+    for secret in ["TestSecret123", "StsSecret", "CAIS/token", "s3cr3t-v2", "param-value-v1", "plain-v1"] {
+        assert!(!dbg.contains(secret), "{secret} leaked into Debug: {dbg}");
+    }
+    assert!(dbg.contains("LTAI5tTestKeyId") && dbg.contains("app/db-password"));
+}
+
+#[tokio::test]
+async fn start_refuses_non_loopback_addresses_unless_allowed() {
+    let err = acs_emulator::start(EmulatorConfig {
+        listen: Some("0.0.0.0:0".parse().unwrap()),
+        ..Default::default()
+    })
+    .await
+    .err()
+    .expect("non-loopback refused");
+    assert!(err.to_string().contains("non-loopback"), "{err}");
+}
+
+#[test]
+fn binary_prints_one_listening_line_and_serves_the_seed() {
+    let seed = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/emulator/seed.yaml");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_acs-emulator"))
+        .args(["--listen", "127.0.0.1:0", "--seed", seed])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let url = line.trim_end().strip_prefix("listening on http://127.0.0.1:").map(|port| {
+        assert!(port.parse::<u16>().is_ok_and(|p| p != 0), "{line}");
+        format!("http://127.0.0.1:{port}")
+    });
+    let unsigned = url.as_ref().map(|url| {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async {
+            let r = reqwest::Client::new()
+                .post(format!("{url}/?Action=GetSecretValue&Version=2016-01-20&SecretName=app/db"))
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        })
+    });
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(url.is_some(), "unexpected first line {line:?}");
+    let (status, body) = unsigned.unwrap();
+    assert_eq!(status, 400);
+    assert!(body.contains("\"Code\":\"MissingParameter\""), "{body}");
+}
+
+#[test]
+fn binary_refuses_non_loopback_and_reports_bad_seeds() {
+    let out = Command::new(env!("CARGO_BIN_EXE_acs-emulator"))
+        .args(["--listen", "0.0.0.0:0"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--allow-non-loopback"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(&bad, "kmsSecrets:\n  - name: x\n    versions: []\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_acs-emulator"))
+        .args(["--listen", "127.0.0.1:0", "--seed"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("kmsSecrets[0] (name \"x\").versions: at least one version is required"), "{err}");
+}
