@@ -1,1 +1,303 @@
-//! transform (work in progress)
+//! Sandboxed wasm transform plugins: the runtime that loads `<name>.wasm` components of the
+//! `transform-plugin` world (`wit/transform.wit`) and runs a chain of them over fetched secrets.
+//!
+//! The host never trusts a plugin: each call runs in a fresh store (no state survives between
+//! calls or pods) with a memory cap, an epoch deadline and input/output limits, and a plugin may
+//! import nothing but the contract's `log` and the inert parts of WASI listed in `imports`.
+//! No wasmtime type appears in this module's public API.
+
+mod bindings;
+mod cache;
+mod engine;
+mod error;
+mod file;
+mod host_impl;
+mod imports;
+mod inspect;
+mod limits;
+mod pipeline;
+mod plugin;
+mod registry;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+pub use cache::CompileSource;
+pub use error::{StepError, StepErrorKind, TransformError};
+pub use file::File;
+pub use inspect::{CheckReport, RunReport, check_component, run_file};
+pub use limits::{Limits, PluginLogLevel};
+pub use pipeline::StepSpec;
+pub use plugin::PluginSummary;
+pub use registry::{PluginDir, ReloadReport};
+
+use cache::CompileCache;
+use engine::EngineHandle;
+use plugin::LoadedPlugin;
+use registry::Registry;
+
+/// Configuration of a [`TransformRuntime`].
+#[derive(Clone, Debug, Default)]
+pub struct RuntimeConfig {
+    /// Plugin directories in precedence order (the first holding `<name>.wasm` wins).
+    pub plugin_dirs: Vec<PluginDir>,
+    /// Directory for compiled code; `None` keeps compiled code in memory only.
+    pub cache_dir: Option<PathBuf>,
+    /// Limits for every plugin without an override.
+    pub limits: Limits,
+    /// Per-plugin limits, by plugin name (replace `limits` entirely for that plugin).
+    pub plugin_limits: HashMap<String, Limits>,
+    /// How often to rescan the plugin directories; `None` disables automatic reloads.
+    pub reload_interval: Option<Duration>,
+}
+
+/// The transform runtime. Cheap to clone; all clones share one engine and plugin set.
+#[derive(Clone)]
+pub struct TransformRuntime {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    engine: EngineHandle,
+    cache: CompileCache,
+    registry: Registry,
+    limits: Limits,
+    plugin_limits: HashMap<String, Limits>,
+}
+
+impl TransformRuntime {
+    /// Builds the engine, loads every plugin of the configured directories and, with a
+    /// `reload_interval`, starts watching them. A plugin that fails to load is logged and left
+    /// out; an unreadable directory or a bad configuration is an error.
+    pub fn new(cfg: RuntimeConfig) -> Result<Self, TransformError> {
+        validate_limits("limits", &cfg.limits)?;
+        for (name, limits) in &cfg.plugin_limits {
+            validate_limits(&format!("plugin_limits[{name}]"), limits)?;
+        }
+        if cfg.reload_interval.is_some_and(|i| i.is_zero()) {
+            return Err(TransformError::Config(
+                "reload_interval must be more than zero".into(),
+            ));
+        }
+        let inner = Arc::new(Inner {
+            engine: EngineHandle::new(cfg.cache_dir.as_deref())?,
+            cache: CompileCache::default(),
+            registry: Registry::new(cfg.plugin_dirs),
+            limits: cfg.limits,
+            plugin_limits: cfg.plugin_limits,
+        });
+        inner.scan(true)?;
+        if let Some(interval) = cfg.reload_interval {
+            spawn_reloader(Arc::downgrade(&inner), interval)?;
+        }
+        Ok(Self { inner })
+    }
+
+    /// The loaded plugins, sorted by name.
+    pub fn plugins(&self) -> Vec<PluginSummary> {
+        self.inner
+            .registry
+            .all()
+            .iter()
+            .map(|p| p.summary.clone())
+            .collect()
+    }
+
+    /// Rescans the plugin directories now (the reload thread does this every interval).
+    pub fn reload(&self) -> Result<ReloadReport, TransformError> {
+        self.inner.scan(false)
+    }
+
+    /// Checks a step's plugin reference and lets the plugin validate its config.
+    pub async fn validate_step(
+        &self,
+        plugin: &str,
+        config_json: &str,
+    ) -> Result<(), TransformError> {
+        self.validate_at(None, plugin, config_json).await
+    }
+
+    /// Validates every step of a chain and returns all errors at once.
+    pub async fn validate_chain(&self, steps: &[StepSpec]) -> Result<(), Vec<TransformError>> {
+        let mut errors = Vec::new();
+        for (i, step) in steps.iter().enumerate() {
+            if let Err(e) = self
+                .validate_at(Some(i), &step.plugin, &step.config_json)
+                .await
+            {
+                errors.push(e);
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// Runs the chain: `input` goes to the first step, each output feeds the next, and the last
+    /// output is returned. An empty chain returns `input` unchanged.
+    pub async fn run_chain(
+        &self,
+        steps: &[StepSpec],
+        input: Vec<File>,
+    ) -> Result<Vec<File>, TransformError> {
+        let mut files = input;
+        for (i, step) in steps.iter().enumerate() {
+            let plugin = self.inner.resolve(Some(i), &step.plugin)?;
+            let (inner, config) = (self.inner.clone(), step.config_json.clone());
+            let reference = step.plugin.clone();
+            files = blocking(Some(i), &step.plugin, move || {
+                pipeline::run_step(&inner.engine, &plugin, Some(i), &config, files).map_err(
+                    |kind| StepError {
+                        step: Some(i),
+                        plugin: reference,
+                        kind,
+                    },
+                )
+            })
+            .await?;
+        }
+        Ok(files)
+    }
+
+    async fn validate_at(
+        &self,
+        step: Option<usize>,
+        reference: &str,
+        config: &str,
+    ) -> Result<(), TransformError> {
+        let plugin = self.inner.resolve(step, reference)?;
+        let (inner, config, owned_ref) =
+            (self.inner.clone(), config.to_owned(), reference.to_owned());
+        blocking(step, reference, move || {
+            plugin
+                .validate(&inner.engine, step, &config)
+                .map_err(|kind| StepError {
+                    step,
+                    plugin: owned_ref,
+                    kind,
+                })
+        })
+        .await
+    }
+}
+
+impl Inner {
+    fn limits_for(&self, name: &str) -> Limits {
+        self.plugin_limits.get(name).unwrap_or(&self.limits).clone()
+    }
+
+    fn scan(&self, strict: bool) -> Result<ReloadReport, TransformError> {
+        self.registry.scan(
+            &self.engine,
+            &self.cache,
+            &|name| self.limits_for(name),
+            strict,
+        )
+    }
+
+    /// Finds the plugin a reference names and checks its pin.
+    fn resolve(
+        &self,
+        step: Option<usize>,
+        reference: &str,
+    ) -> Result<Arc<LoadedPlugin>, StepError> {
+        let err = |kind| StepError {
+            step,
+            plugin: reference.to_owned(),
+            kind,
+        };
+        let parsed = pipeline::parse_ref(reference).map_err(err)?;
+        let Some(plugin) = self.registry.get(parsed.name) else {
+            let names: Vec<String> = self
+                .registry
+                .all()
+                .iter()
+                .map(|p| p.summary.name.clone())
+                .collect();
+            let available = if names.is_empty() {
+                "none".to_owned()
+            } else {
+                names.join(", ")
+            };
+            return Err(err(StepErrorKind::NotFound {
+                available,
+                load_error: self.registry.failure(parsed.name),
+            }));
+        };
+        if let Some(expected) = parsed.digest
+            && expected != plugin.summary.digest
+        {
+            return Err(err(StepErrorKind::DigestMismatch {
+                expected,
+                actual: plugin.summary.digest.clone(),
+            }));
+        }
+        Ok(plugin)
+    }
+}
+
+/// Runs guest work on the blocking pool so busy plugins never stall the async runtime.
+async fn blocking<R: Send + 'static>(
+    step: Option<usize>,
+    reference: &str,
+    work: impl FnOnce() -> Result<R, StepError> + Send + 'static,
+) -> Result<R, TransformError> {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(result) => result.map_err(TransformError::from),
+        Err(join) => Err(StepError {
+            step,
+            plugin: reference.to_owned(),
+            kind: StepErrorKind::Host(format!("the plugin worker thread failed: {join}")),
+        }
+        .into()),
+    }
+}
+
+fn spawn_reloader(inner: Weak<Inner>, interval: Duration) -> Result<(), TransformError> {
+    std::thread::Builder::new()
+        .name("plugin-reload".into())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(interval);
+                let Some(inner) = inner.upgrade() else { break };
+                match inner.scan(false) {
+                    Ok(report) if report != ReloadReport::default() => {
+                        tracing::info!(loaded = ?report.loaded, removed = ?report.removed, failed = report.failed.len(), "plugin directories rescanned");
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "plugin directory rescan failed"),
+                }
+            }
+        })
+        .map(drop)
+        .map_err(|e| TransformError::Engine(format!("cannot start the plugin reload thread: {e}")))
+}
+
+fn validate_limits(field: &str, limits: &Limits) -> Result<(), TransformError> {
+    let mut zero = Vec::new();
+    for (name, value) in [
+        ("memory_bytes", limits.memory_bytes),
+        ("max_input_bytes", limits.max_input_bytes),
+        ("max_output_bytes", limits.max_output_bytes),
+        ("max_output_files", limits.max_output_files),
+    ] {
+        if value == 0 {
+            zero.push(name);
+        }
+    }
+    if limits.timeout.is_zero() {
+        zero.push("timeout");
+    }
+    if zero.is_empty() {
+        Ok(())
+    } else {
+        Err(TransformError::Config(format!(
+            "{field}: {} must be more than zero",
+            zero.join(", ")
+        )))
+    }
+}

@@ -1,0 +1,91 @@
+//! The one wasmtime engine, its linker and the epoch ticker that enforces call deadlines.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use wasmtime::component::{HasSelf, Linker};
+use wasmtime::{Config, Engine};
+
+use super::bindings::TransformPlugin;
+use super::cache::DiskCache;
+use super::error::TransformError;
+use super::host_impl::HostState;
+
+/// Epoch tick. Deadlines are rounded up to whole ticks, so a 100 ms budget ends 100–102 ms in.
+pub(crate) const TICK: Duration = Duration::from_millis(1);
+
+/// Engine, linker and ticker shared by every plugin of a runtime.
+pub(crate) struct EngineHandle {
+    pub(crate) engine: Engine,
+    pub(crate) linker: Linker<HostState>,
+    pub(crate) disk_cache: Option<DiskCache>,
+    stop: Arc<AtomicBool>,
+    ticker: Option<JoinHandle<()>>,
+}
+
+impl EngineHandle {
+    /// Builds the engine. `cache_dir` enables the on-disk cache of compiled code.
+    pub(crate) fn new(cache_dir: Option<&Path>) -> Result<Self, TransformError> {
+        let mut config = Config::new();
+        config.wasm_component_model(true);
+        config.epoch_interruption(true);
+        let disk_cache = cache_dir.map(DiskCache::open).transpose()?;
+        if let Some(cache) = &disk_cache {
+            config.cache(Some(cache.wasmtime_cache().clone()));
+        }
+        let engine = Engine::new(&config).map_err(|e| TransformError::Engine(format!("{e:#}")))?;
+        let linker = build_linker(&engine)?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let ticker = spawn_ticker(engine.clone(), stop.clone())?;
+        Ok(Self {
+            engine,
+            linker,
+            disk_cache,
+            stop,
+            ticker: Some(ticker),
+        })
+    }
+
+    /// Epoch ticks that cover `timeout` (at least one full tick more than the budget).
+    pub(crate) fn deadline_ticks(timeout: Duration) -> u64 {
+        let tick = TICK.as_micros().max(1);
+        (timeout.as_micros().div_ceil(tick) as u64).saturating_add(1)
+    }
+}
+
+impl Drop for EngineHandle {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(ticker) = self.ticker.take() {
+            let _ = ticker.join();
+        }
+    }
+}
+
+/// WASI p2 (the std guest needs part of it; the import allow list decides what a plugin may
+/// actually import) plus our `log` import.
+fn build_linker(engine: &Engine) -> Result<Linker<HostState>, TransformError> {
+    let mut linker = Linker::new(engine);
+    let engine_err =
+        |e: wasmtime::Error| TransformError::Engine(format!("cannot link host imports: {e:#}"));
+    wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(engine_err)?;
+    TransformPlugin::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| state)
+        .map_err(engine_err)?;
+    Ok(linker)
+}
+
+/// A dedicated OS thread, so busy plugins on the blocking pool cannot starve the clock.
+fn spawn_ticker(engine: Engine, stop: Arc<AtomicBool>) -> Result<JoinHandle<()>, TransformError> {
+    std::thread::Builder::new()
+        .name("wasm-epoch".into())
+        .spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                std::thread::sleep(TICK);
+                engine.increment_epoch();
+            }
+        })
+        .map_err(|e| TransformError::Engine(format!("cannot start the epoch thread: {e}")))
+}

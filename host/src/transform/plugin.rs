@@ -1,0 +1,225 @@
+//! One loaded plugin: its checked, pre-linked component and the code that runs a single guest
+//! call in a fresh store under the call limits.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use wasmtime::component::Component;
+use wasmtime::{Store, Trap};
+
+use super::bindings::{TransformPlugin, TransformPluginPre, WitError, WitFile};
+use super::cache::{CompileCache, CompileSource, sha256_hex};
+use super::engine::EngineHandle;
+use super::error::StepErrorKind;
+use super::file::File;
+use super::host_impl::{HostState, sanitize};
+use super::imports;
+use super::limits::Limits;
+
+/// Guest-supplied strings (errors, info) are cut to this length.
+const MAX_GUEST_TEXT: usize = 1024;
+
+/// What a plugin says about itself plus what the host knows about it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PluginSummary {
+    /// The name plugins are referenced by: the file stem of `<name>.wasm`.
+    pub name: String,
+    /// `info().version`.
+    pub version: String,
+    /// `info().description`.
+    pub description: String,
+    /// sha256 of the `.wasm` file, lowercase hex.
+    pub digest: String,
+    /// Whether it came from a directory marked as built-in.
+    pub builtin: bool,
+    /// The file it was loaded from.
+    pub path: PathBuf,
+}
+
+/// A plugin ready to be called.
+pub(crate) struct LoadedPlugin {
+    pub(crate) summary: PluginSummary,
+    /// The name the plugin reports in `info()` (may differ from the file name).
+    pub(crate) info_name: String,
+    pub(crate) imports: Vec<String>,
+    pub(crate) size: usize,
+    pub(crate) compile_source: CompileSource,
+    pub(crate) compile_time: Duration,
+    pub(crate) limits: Limits,
+    pre: TransformPluginPre<HostState>,
+}
+
+/// Identity of the file being loaded.
+pub(crate) struct Source<'a> {
+    pub(crate) name: &'a str,
+    pub(crate) path: &'a Path,
+    pub(crate) builtin: bool,
+}
+
+impl LoadedPlugin {
+    /// Compiles (or fetches from cache), checks imports and exports, and calls `info()`.
+    /// The error is a reason for the user; the caller adds the path.
+    pub(crate) fn load(
+        engine: &EngineHandle,
+        cache: &CompileCache,
+        source: Source<'_>,
+        bytes: &[u8],
+        limits: Limits,
+    ) -> Result<Self, String> {
+        let digest = sha256_hex(bytes);
+        let compiled =
+            cache.get_or_compile(&engine.engine, engine.disk_cache.as_ref(), &digest, bytes)?;
+        let imports = check_imports(engine, &compiled.component)?;
+        let instance_pre = engine
+            .linker
+            .instantiate_pre(&compiled.component)
+            .map_err(|e| format!("its imports cannot be satisfied: {}", root(&e)))?;
+        let pre = TransformPluginPre::new(instance_pre).map_err(|e| {
+            format!(
+                "it does not export `alibabacloud:secrets-transform/transformer@0.1.0` of world \
+                 `transform-plugin` (a component built for another world?): {}",
+                root(&e)
+            )
+        })?;
+        let mut plugin = Self {
+            summary: PluginSummary {
+                name: source.name.to_owned(),
+                version: String::new(),
+                description: String::new(),
+                digest,
+                builtin: source.builtin,
+                path: source.path.to_owned(),
+            },
+            info_name: String::new(),
+            imports,
+            size: bytes.len(),
+            compile_source: compiled.source,
+            compile_time: compiled.elapsed,
+            limits,
+            pre,
+        };
+        let info = plugin
+            .call(engine, None, |store, guest| {
+                guest
+                    .alibabacloud_secrets_transform_transformer()
+                    .call_info(store)
+            })
+            .map_err(|kind| format!("its `info` call failed: {kind}"))?;
+        plugin.info_name = sanitize(&info.name, MAX_GUEST_TEXT);
+        plugin.summary.version = sanitize(&info.version, MAX_GUEST_TEXT);
+        plugin.summary.description = sanitize(&info.description, MAX_GUEST_TEXT);
+        Ok(plugin)
+    }
+
+    /// Runs `validate-config`.
+    pub(crate) fn validate(
+        &self,
+        engine: &EngineHandle,
+        step: Option<usize>,
+        config: &str,
+    ) -> Result<(), StepErrorKind> {
+        self.call(engine, step, |store, guest| {
+            guest
+                .alibabacloud_secrets_transform_transformer()
+                .call_validate_config(store, config)
+        })?
+        .map_err(guest_error)
+    }
+
+    /// Runs `transform`; the caller checks input and output limits.
+    pub(crate) fn transform(
+        &self,
+        engine: &EngineHandle,
+        step: Option<usize>,
+        config: &str,
+        input: Vec<File>,
+    ) -> Result<Vec<File>, StepErrorKind> {
+        let input: Vec<WitFile> = input
+            .into_iter()
+            .map(|f| WitFile {
+                path: f.path,
+                contents: f.contents,
+                mode: f.mode,
+            })
+            .collect();
+        let output = self
+            .call(engine, step, |store, guest| {
+                guest
+                    .alibabacloud_secrets_transform_transformer()
+                    .call_transform(store, config, &input)
+            })?
+            .map_err(guest_error)?;
+        Ok(output
+            .into_iter()
+            .map(|f| File {
+                path: f.path,
+                contents: f.contents,
+                mode: f.mode,
+            })
+            .collect())
+    }
+
+    /// One guest call: fresh store (nothing survives between calls), memory limiter, epoch
+    /// deadline; traps, timeouts and limit hits become a `StepErrorKind`.
+    fn call<R>(
+        &self,
+        engine: &EngineHandle,
+        step: Option<usize>,
+        f: impl FnOnce(&mut Store<HostState>, &TransformPlugin) -> wasmtime::Result<R>,
+    ) -> Result<R, StepErrorKind> {
+        let mut store = Store::new(
+            &engine.engine,
+            HostState::new(&self.summary.name, step, &self.limits),
+        );
+        store.limiter(|state| &mut state.limiter);
+        store.set_epoch_deadline(EngineHandle::deadline_ticks(self.limits.timeout));
+        store.epoch_deadline_trap();
+        let result = self
+            .pre
+            .instantiate(&mut store)
+            .and_then(|guest| f(&mut store, &guest));
+        store.data().log.finish();
+        result.map_err(|e| self.classify(&e, store.data()))
+    }
+
+    fn classify(&self, err: &wasmtime::Error, state: &HostState) -> StepErrorKind {
+        if state.limiter.memory_hit {
+            return StepErrorKind::MemoryLimit {
+                limit: self.limits.memory_bytes,
+            };
+        }
+        match err.downcast_ref::<Trap>() {
+            Some(Trap::Interrupt) => StepErrorKind::Timeout {
+                limit: self.limits.timeout,
+            },
+            Some(trap) => StepErrorKind::Trap(trap.to_string()),
+            None => StepErrorKind::Trap(sanitize(&root(err), MAX_GUEST_TEXT)),
+        }
+    }
+}
+
+fn check_imports(engine: &EngineHandle, component: &Component) -> Result<Vec<String>, String> {
+    let names = imports::import_names(&engine.engine, component);
+    let bad = imports::disallowed(&names);
+    if bad.is_empty() {
+        Ok(names)
+    } else {
+        Err(format!(
+            "it imports {} which plugins may not use (allowed: {})",
+            bad.join(", "),
+            imports::ALLOWED_SUMMARY
+        ))
+    }
+}
+
+fn guest_error(err: WitError) -> StepErrorKind {
+    match err {
+        WitError::InvalidConfig(m) => StepErrorKind::InvalidConfig(sanitize(&m, MAX_GUEST_TEXT)),
+        WitError::InvalidInput(m) => StepErrorKind::InvalidInput(sanitize(&m, MAX_GUEST_TEXT)),
+        WitError::Failed(m) => StepErrorKind::Failed(sanitize(&m, MAX_GUEST_TEXT)),
+    }
+}
+
+fn root(err: &wasmtime::Error) -> String {
+    err.root_cause().to_string()
+}
