@@ -184,6 +184,21 @@ if ds_list:
         expect(env["NODE_NAME"].get("valueFrom", {}).get("fieldRef", {}).get("fieldPath") == "spec.nodeName",
                "NODE_NAME must come from spec.nodeName")
 
+    # Plugins: built-ins from the image; custom ones only from the extra volume, as CUSTOM_PLUGIN_DIRS.
+    pl = v["plugins"]
+    expect(env.get("PLUGIN_DIRS", {}).get("value") == "/usr/lib/csi-provider-alibabacloud/plugins",
+           f"PLUGIN_DIRS must be the image's built-in dir only: {env.get('PLUGIN_DIRS')}")
+    if pl["extraVolume"]:
+        expect(env.get("CUSTOM_PLUGIN_DIRS", {}).get("value") == pl["extraMountPath"]
+               and mounts.get("extra-plugins", {}).get("mountPath") == pl["extraMountPath"]
+               and mounts["extra-plugins"].get("readOnly") is True,
+               "the extra plugin volume must be mounted read-only at CUSTOM_PLUGIN_DIRS")
+    else:
+        expect("CUSTOM_PLUGIN_DIRS" not in env and "extra-plugins" not in vols, "no custom plugin dir without a volume")
+    for name, key in (("PLUGIN_MEMORY_MIB", "memoryMiB"), ("PLUGIN_TIMEOUT_MS", "timeoutMs"),
+                      ("PLUGIN_MAX_OUTPUT_KIB", "maxOutputKiB"), ("PLUGIN_RELOAD_INTERVAL", "reloadInterval")):
+        expect(env.get(name, {}).get("value") == str(pl[key]), f"{name} must be {pl[key]}")
+
     # Metrics.
     mport = int(v["metrics"]["port"])
     expect(f"--metrics-port={mport}" in args, f"--metrics-port={mport} missing")
