@@ -19,17 +19,18 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
     cargo build --release --locked -p csi-provider-alibabacloud \
  && cargo build --release --locked --target wasm32-wasip2 -p plugin-jmespath -p plugin-format -p plugin-template
 
-# Lay out the runtime filesystem under /out, then let the binary load and precompile every plugin: a plugin that
-# does not load fails the build here instead of a mount in production.
+# Lay out the runtime filesystem under /out. `plugin check` fails the build for a plugin that does not load (instead
+# of a mount in production); `plugin precompile` then fills the cache (directories given by the env names the
+# DaemonSet uses too).
+ENV PLUGIN_DIRS=/out/usr/lib/csi-provider-alibabacloud/plugins \
+    PLUGIN_CACHE_DIR=/out/var/cache/csi-provider-alibabacloud
 RUN install -D -m 0755 target/release/csi-provider-alibabacloud /out/usr/local/bin/csi-provider-alibabacloud \
  && for n in jmespath format template; do \
-      install -D -m 0644 "target/wasm32-wasip2/release/plugin_${n}.wasm" \
-        "/out/usr/lib/csi-provider-alibabacloud/plugins/${n}.wasm"; \
+      install -D -m 0644 "target/wasm32-wasip2/release/plugin_${n}.wasm" "${PLUGIN_DIRS}/${n}.wasm" \
+      && /out/usr/local/bin/csi-provider-alibabacloud plugin check "${PLUGIN_DIRS}/${n}.wasm" || exit 1; \
     done \
- && mkdir -p /out/var/cache/csi-provider-alibabacloud \
- && /out/usr/local/bin/csi-provider-alibabacloud plugin precompile \
-      --plugin-dir /out/usr/lib/csi-provider-alibabacloud/plugins \
-      --cache-dir /out/var/cache/csi-provider-alibabacloud
+ && mkdir -p "${PLUGIN_CACHE_DIR}" \
+ && /out/usr/local/bin/csi-provider-alibabacloud plugin precompile
 
 FROM gcr.io/distroless/cc-debian12:nonroot
 COPY --from=builder /out/usr/ /usr/
