@@ -557,7 +557,13 @@ PY
   else
     fail "contract: $PROVIDER_BIN serve --help" "$WORK/serve-help.txt"
   fi
-  check "contract: '$PROVIDER_BIN plugin precompile' exists (Dockerfile)" "$PROVIDER_BIN" plugin precompile --help
+  # The Dockerfile runs `plugin check <file>` and `plugin precompile` with PLUGIN_DIRS / PLUGIN_CACHE_DIR.
+  if "$PROVIDER_BIN" plugin check --help >"$WORK/pc.txt" 2>&1 && "$PROVIDER_BIN" plugin precompile --help >>"$WORK/pc.txt" 2>&1 \
+     && grep -q 'env: PLUGIN_DIRS=' "$WORK/pc.txt" && grep -q 'env: PLUGIN_CACHE_DIR=' "$WORK/pc.txt"; then
+    pass "contract: 'plugin check' and 'plugin precompile' (PLUGIN_DIRS, PLUGIN_CACHE_DIR) exist for the Dockerfile"
+  else
+    fail "contract: 'plugin check' and 'plugin precompile' (PLUGIN_DIRS, PLUGIN_CACHE_DIR) exist for the Dockerfile" "$WORK/pc.txt"
+  fi
 
   # Smoke: start `serve` with the args and plain env the chart renders (socket dir moved to a temp dir, every
   # Alibaba endpoint pointed at a closed loopback port, image plugin paths replaced), then expect the socket in
