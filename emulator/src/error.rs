@@ -25,7 +25,9 @@ impl ApiError {
         Self::new(
             StatusCode::BAD_REQUEST,
             "MissingParameter",
-            format!("The input parameter \"{name}\" that is mandatory for processing this request is not supplied."),
+            format!(
+                "The input parameter \"{name}\" that is mandatory for processing this request is not supplied."
+            ),
         )
     }
 

@@ -54,7 +54,10 @@ pub struct Faults {
 impl Faults {
     pub fn push(&self, fault: Fault) {
         if fault.times > 0 {
-            self.rules.lock().expect("faults lock poisoned").push_back(fault);
+            self.rules
+                .lock()
+                .expect("faults lock poisoned")
+                .push_back(fault);
         }
     }
 
@@ -91,10 +94,19 @@ mod tests {
         let f = Faults::default();
         f.push(Fault::throttling(Some("GetSecretValue"), 2));
         assert!(f.take("GetParameter").is_none());
-        assert_eq!(f.take("GetSecretValue").unwrap().code, "Rejected.Throttling");
-        assert_eq!(f.take("GetSecretValue").unwrap().status, StatusCode::BAD_REQUEST);
+        assert_eq!(
+            f.take("GetSecretValue").unwrap().code,
+            "Rejected.Throttling"
+        );
+        assert_eq!(
+            f.take("GetSecretValue").unwrap().status,
+            StatusCode::BAD_REQUEST
+        );
         assert!(f.take("GetSecretValue").is_none());
         f.push(Fault::internal_failure(None, 1));
-        assert_eq!(f.take("Anything").unwrap().status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(
+            f.take("Anything").unwrap().status,
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
     }
 }

@@ -13,7 +13,11 @@ use anyhow::Context as _;
 use clap::Parser;
 
 #[derive(Parser)]
-#[command(name = "acs-emulator", version, about = "Local emulator of Alibaba Cloud KMS and OOS (POP wire protocol)")]
+#[command(
+    name = "acs-emulator",
+    version,
+    about = "Local emulator of Alibaba Cloud KMS and OOS (POP wire protocol)"
+)]
 struct Cli {
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, env = "ACS_EMULATOR_LISTEN", default_value = "127.0.0.1:18080")]
@@ -34,8 +38,7 @@ async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
     let cli = Cli::parse();

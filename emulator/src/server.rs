@@ -52,7 +52,10 @@ async fn not_found(uri: Uri) -> Response {
     ApiError::new(
         StatusCode::NOT_FOUND,
         "InvalidAction.NotFound",
-        format!("No API is served at path {:?}; POP calls go to \"/\".", uri.path()),
+        format!(
+            "No API is served at path {:?}; POP calls go to \"/\".",
+            uri.path()
+        ),
     )
     .into_response_for("acs-emulator")
 }
@@ -140,7 +143,12 @@ fn handle(
     if !product.supports(action) {
         return Err(unknown_action(action));
     }
-    let caller = authenticate(req, &shared.store, &shared.replay, OffsetDateTime::now_utc())?;
+    let caller = authenticate(
+        req,
+        &shared.store,
+        &shared.replay,
+        OffsetDateTime::now_utc(),
+    )?;
     *key_id = Some(caller.access_key_id.clone());
     product.handle(action, req, &caller, &shared.store)
 }

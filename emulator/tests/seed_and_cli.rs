@@ -25,9 +25,16 @@ fn invalid(yaml: &str) -> String {
 
 #[test]
 fn demo_and_fixture_seeds_are_valid() {
-    let demo = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/emulator/seed.yaml");
+    let demo = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/emulator/seed.yaml"
+    );
     let seed = Seed::from_file(std::path::Path::new(demo)).expect("demo seed is valid");
-    assert!(seed.access_keys.iter().any(|k| k.id == "LTAI5tDemoAccessKey" && k.secret == "DemoSecret-change-me"));
+    assert!(
+        seed.access_keys
+            .iter()
+            .any(|k| k.id == "LTAI5tDemoAccessKey" && k.secret == "DemoSecret-change-me")
+    );
     common::fixture_seed();
 }
 
@@ -81,10 +88,18 @@ fn unknown_fields_and_bad_enums_name_the_field_and_the_allowed_values() {
 
     let msg = invalid("kmsSecrets:\n  - name: a\n    secretType: Mysql\n    versions: []\n");
     assert!(msg.contains("unknown variant `Mysql`"), "{msg}");
-    assert!(msg.contains("Generic") && msg.contains("RAMCredentials"), "{msg}");
+    assert!(
+        msg.contains("Generic") && msg.contains("RAMCredentials"),
+        "{msg}"
+    );
 
-    let msg = invalid("kmsSecrets:\n  - name: a\n    versions:\n      - {versionId: v, data: x, secretDataType: hex}\n");
-    assert!(msg.contains("unknown variant `hex`") && msg.contains("binary"), "{msg}");
+    let msg = invalid(
+        "kmsSecrets:\n  - name: a\n    versions:\n      - {versionId: v, data: x, secretDataType: hex}\n",
+    );
+    assert!(
+        msg.contains("unknown variant `hex`") && msg.contains("binary"),
+        "{msg}"
+    );
 
     let msg = invalid("accessKeys:\n  - id: only-id\n");
     assert!(msg.contains("missing field `secret`"), "{msg}");
@@ -100,7 +115,14 @@ fn missing_seed_file_is_named() {
 #[test]
 fn debug_output_never_shows_secret_values_or_key_secrets() {
     let dbg = format!("{:?}", common::fixture_seed());
-    for secret in ["TestSecret123", "StsSecret", "CAIS/token", "s3cr3t-v2", "param-value-v1", "plain-v1"] {
+    for secret in [
+        "TestSecret123",
+        "StsSecret",
+        "CAIS/token",
+        "s3cr3t-v2",
+        "param-value-v1",
+        "plain-v1",
+    ] {
         assert!(!dbg.contains(secret), "{secret} leaked into Debug: {dbg}");
     }
     assert!(dbg.contains("LTAI5tTestKeyId") && dbg.contains("app/db-password"));
@@ -120,7 +142,10 @@ async fn start_refuses_non_loopback_addresses_unless_allowed() {
 
 #[test]
 fn binary_prints_one_listening_line_and_serves_the_seed() {
-    let seed = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/emulator/seed.yaml");
+    let seed = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/emulator/seed.yaml"
+    );
     let mut child = Command::new(env!("CARGO_BIN_EXE_acs-emulator"))
         .args(["--listen", "127.0.0.1:0", "--seed", seed])
         .stdout(Stdio::piped())
@@ -128,16 +153,23 @@ fn binary_prints_one_listening_line_and_serves_the_seed() {
         .spawn()
         .unwrap();
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let url = line.trim_end().strip_prefix("listening on http://127.0.0.1:").map(|port| {
-        assert!(port.parse::<u16>().is_ok_and(|p| p != 0), "{line}");
-        format!("http://127.0.0.1:{port}")
-    });
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .trim_end()
+        .strip_prefix("listening on http://127.0.0.1:")
+        .map(|port| {
+            assert!(port.parse::<u16>().is_ok_and(|p| p != 0), "{line}");
+            format!("http://127.0.0.1:{port}")
+        });
     let unsigned = url.as_ref().map(|url| {
         let rt = tokio::runtime::Runtime::new().unwrap();
         rt.block_on(async {
             let r = reqwest::Client::new()
-                .post(format!("{url}/?Action=GetSecretValue&Version=2016-01-20&SecretName=app/db"))
+                .post(format!(
+                    "{url}/?Action=GetSecretValue&Version=2016-01-20&SecretName=app/db"
+                ))
                 .send()
                 .await
                 .unwrap();
@@ -172,5 +204,8 @@ fn binary_refuses_non_loopback_and_reports_bad_seeds() {
         .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("kmsSecrets[0] (name \"x\").versions: at least one version is required"), "{err}");
+    assert!(
+        err.contains("kmsSecrets[0] (name \"x\").versions: at least one version is required"),
+        "{err}"
+    );
 }

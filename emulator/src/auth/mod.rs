@@ -73,12 +73,19 @@ fn check_security_token(key: &AccessKeySeed, presented: Option<&str>) -> Result<
             format!("The security token you provided does not match the access key: {why}"),
         )
     };
-    match (key.security_token.as_deref(), presented.filter(|t| !t.is_empty())) {
+    match (
+        key.security_token.as_deref(),
+        presented.filter(|t| !t.is_empty()),
+    ) {
         (None, None) => Ok(()),
         (Some(want), Some(got)) if constant_time_eq(want.as_bytes(), got.as_bytes()) => Ok(()),
         (Some(_), Some(_)) => Err(mismatch("the token is not the one issued with this key")),
-        (Some(_), None) => Err(mismatch("this is an STS access key and no security token was sent")),
-        (None, Some(_)) => Err(mismatch("a security token was sent with a permanent access key")),
+        (Some(_), None) => Err(mismatch(
+            "this is an STS access key and no security token was sent",
+        )),
+        (None, Some(_)) => Err(mismatch(
+            "a security token was sent with a permanent access key",
+        )),
     }
 }
 

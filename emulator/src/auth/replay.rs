@@ -49,7 +49,12 @@ impl ReplayGuard {
     }
 
     /// Record `nonce` for `key_id`; a second use inside the window is refused.
-    pub fn use_nonce(&self, key_id: &str, nonce: &str, now: OffsetDateTime) -> Result<(), ApiError> {
+    pub fn use_nonce(
+        &self,
+        key_id: &str,
+        nonce: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), ApiError> {
         let mut seen = self.seen.lock().expect("nonce cache lock poisoned");
         // Entries older than twice the window can never collide with a fresh timestamp.
         seen.retain(|_, at| now - *at <= WINDOW * 2);
@@ -84,7 +89,9 @@ mod tests {
             let err = g.check_timestamp("Timestamp", &ts, now).unwrap_err();
             assert_eq!(err.code, "InvalidTimeStamp.Expired");
         }
-        let err = g.check_timestamp("x-acs-date", "yesterday", now).unwrap_err();
+        let err = g
+            .check_timestamp("x-acs-date", "yesterday", now)
+            .unwrap_err();
         assert_eq!(err.code, "IllegalTimestamp");
     }
 
@@ -93,7 +100,10 @@ mod tests {
         let g = ReplayGuard::default();
         let now = OffsetDateTime::now_utc();
         g.use_nonce("k1", "n", now).unwrap();
-        assert_eq!(g.use_nonce("k1", "n", now).unwrap_err().code, "SignatureNonceUsed");
+        assert_eq!(
+            g.use_nonce("k1", "n", now).unwrap_err().code,
+            "SignatureNonceUsed"
+        );
         g.use_nonce("k2", "n", now).unwrap();
         g.use_nonce("k1", "n", now + WINDOW * 2 + Duration::seconds(1))
             .unwrap();

@@ -33,7 +33,10 @@ pub(super) fn verify(
     if let Some(v) = req.param("SignatureVersion")
         && v != acs_sign::v1::SIGNATURE_VERSION
     {
-        return Err(ApiError::invalid_parameter("SignatureVersion", "expected 1.0"));
+        return Err(ApiError::invalid_parameter(
+            "SignatureVersion",
+            "expected 1.0",
+        ));
     }
     let timestamp = req
         .non_empty_param("Timestamp")
@@ -46,7 +49,10 @@ pub(super) fn verify(
     replay.check_timestamp("Timestamp", timestamp, now)?;
 
     // Every param but Signature, empty values included (the core SDK signs `SignatureType=`).
-    let signed: Vec<(&str, &str)> = req.all_params().filter(|(k, _)| *k != "Signature").collect();
+    let signed: Vec<(&str, &str)> = req
+        .all_params()
+        .filter(|(k, _)| *k != "Signature")
+        .collect();
     let string_to_sign = acs_sign::v1::string_to_sign(req.method.as_str(), &signed);
     let expected = acs_sign::v1::signature(&key.secret, &string_to_sign);
     if !constant_time_eq(expected.as_bytes(), presented.as_bytes()) {

@@ -106,5 +106,6 @@ pub(super) fn get_secret_value(
 }
 
 fn selects(v: &KmsVersionSeed, version_id: Option<&str>, stage: Option<&str>) -> bool {
-    version_id.is_none_or(|id| v.version_id == id) && stage.is_none_or(|s| v.stages.iter().any(|x| x == s))
+    version_id.is_none_or(|id| v.version_id == id)
+        && stage.is_none_or(|s| v.stages.iter().any(|x| x == s))
 }

@@ -71,6 +71,8 @@ pub fn unknown_action(action: &str) -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
         "InvalidAction.NotFound",
-        format!("Specified api is not found, please check your url and method: Action \"{action}\" is not emulated for this Version."),
+        format!(
+            "Specified api is not found, please check your url and method: Action \"{action}\" is not emulated for this Version."
+        ),
     )
 }

@@ -67,7 +67,14 @@ fn parameter_id(name: &str) -> String {
     format!("p-{}", &hex::encode(Sha256::digest(name.as_bytes()))[..30])
 }
 
-fn parameter_base(store: &Store, name: &str, ty: &str, value: &str, version: usize, description: &str) -> Value {
+fn parameter_base(
+    store: &Store,
+    name: &str,
+    ty: &str,
+    value: &str,
+    version: usize,
+    description: &str,
+) -> Value {
     let owner = format!("root({})", store.account_id);
     json!({
         "Name": name,
@@ -118,6 +125,13 @@ pub(super) fn get_parameter(
         .plain_parameter(name)
         .ok_or_else(|| not_found(format!("No parameter {name:?}.")))?;
     let (n, value) = pick(name, &param.versions, version)?;
-    let p = parameter_base(store, name, param.param_type.as_str(), value, n, &param.description);
+    let p = parameter_base(
+        store,
+        name,
+        param.param_type.as_str(),
+        value,
+        n,
+        &param.description,
+    );
     Ok(json!({ "RequestId": new_request_id(), "Parameter": p }))
 }

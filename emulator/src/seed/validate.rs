@@ -142,9 +142,7 @@ fn oos_parameters(seed: &Seed, out: &mut Vec<String>) {
         let at = format!("{list}[{i}] (name {name:?})");
         *i += 1;
         if name.is_empty() || name.chars().count() > MAX_OOS_NAME {
-            out.push(format!(
-                "{at}.name: must be 1 to {MAX_OOS_NAME} characters"
-            ));
+            out.push(format!("{at}.name: must be 1 to {MAX_OOS_NAME} characters"));
         } else if !seen.insert(name.as_str()) {
             out.push(format!(
                 "{at}.name: duplicate parameter name (names are unique across oosSecretParameters and oosParameters)"

@@ -29,9 +29,21 @@ pub struct Key {
     pub token: Option<&'static str>,
 }
 
-pub const ADMIN: Key = Key { id: "LTAI5tTestKeyId", secret: "TestSecret123", token: None };
-pub const STS: Key = Key { id: "STS.NTestKey", secret: "StsSecret", token: Some("CAIS/token+with=chars") };
-pub const LIMITED: Key = Key { id: "LTAI5tLimited", secret: "LimitedSecret", token: None };
+pub const ADMIN: Key = Key {
+    id: "LTAI5tTestKeyId",
+    secret: "TestSecret123",
+    token: None,
+};
+pub const STS: Key = Key {
+    id: "STS.NTestKey",
+    secret: "StsSecret",
+    token: Some("CAIS/token+with=chars"),
+};
+pub const LIMITED: Key = Key {
+    id: "LTAI5tLimited",
+    secret: "LimitedSecret",
+    token: None,
+};
 
 /// One API call before signing.
 #[derive(Clone)]
@@ -47,7 +59,9 @@ pub struct Req {
 }
 
 fn owned(p: &[(&str, &str)]) -> Vec<(String, String)> {
-    p.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    p.iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
 }
 
 pub fn now_ts(offset: Duration) -> String {
@@ -109,14 +123,25 @@ impl Resp {
     }
     #[track_caller]
     pub fn err(&self, status: u16, code: &str) {
-        assert_eq!((self.status, self.code()), (status, code), "body: {}", self.body);
+        assert_eq!(
+            (self.status, self.code()),
+            (status, code),
+            "body: {}",
+            self.body
+        );
         assert_eq!(self.content_type, "application/json;charset=utf-8");
     }
 }
 
 fn encode_pairs(p: &[(String, String)]) -> String {
     p.iter()
-        .map(|(k, v)| format!("{}={}", acs_sign::percent_encode(k), acs_sign::percent_encode(v)))
+        .map(|(k, v)| {
+            format!(
+                "{}={}",
+                acs_sign::percent_encode(k),
+                acs_sign::percent_encode(v)
+            )
+        })
         .collect::<Vec<_>>()
         .join("&")
 }
@@ -153,7 +178,12 @@ pub fn v1_string_to_sign(params: &[(String, String)], form: &[(String, String)])
 }
 
 /// Send `query` (+ form) as a POST, exactly as given.
-pub async fn post(emu: &Handle, query: &[(String, String)], form: &[(String, String)], headers: &[(String, String)]) -> Resp {
+pub async fn post(
+    emu: &Handle,
+    query: &[(String, String)],
+    form: &[(String, String)],
+    headers: &[(String, String)],
+) -> Resp {
     let url = format!("{}/?{}", emu.base_url(), encode_pairs(query));
     let mut rb = reqwest::Client::new().post(url);
     for (k, v) in headers {
@@ -173,8 +203,13 @@ pub async fn post(emu: &Handle, query: &[(String, String)], form: &[(String, Str
         .map(|v| v.to_str().unwrap().to_owned())
         .unwrap_or_default();
     let bytes = resp.bytes().await.unwrap();
-    let body = serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("JSON body ({e}): {bytes:?}"));
-    Resp { status, content_type, body }
+    let body =
+        serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("JSON body ({e}): {bytes:?}"));
+    Resp {
+        status,
+        content_type,
+        body,
+    }
 }
 
 /// Sign with V1 and send (params in the query, `req.form` in the body).
@@ -194,19 +229,38 @@ pub fn v3_headers(emu: &Handle, key: &Key, secret: &str, req: &Req) -> Vec<(Stri
         ("x-acs-version", &req.version),
         ("x-acs-date", &req.timestamp),
         ("x-acs-signature-nonce", &req.nonce),
-        ("x-acs-content-sha256", &acs_sign::hex_sha256(body.as_bytes())),
+        (
+            "x-acs-content-sha256",
+            &acs_sign::hex_sha256(body.as_bytes()),
+        ),
     ]);
     if !req.form.is_empty() {
-        headers.push(("content-type".into(), "application/x-www-form-urlencoded".into()));
+        headers.push((
+            "content-type".into(),
+            "application/x-www-form-urlencoded".into(),
+        ));
     }
     if let Some(t) = key.token {
         headers.push(("x-acs-accesskey-id".into(), key.id.into()));
         headers.push(("x-acs-security-token".into(), t.into()));
     }
     headers.sort();
-    let pairs: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let query: Vec<(&str, &str)> = req.query.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let canonical = acs_sign::v3::canonical_request("POST", "/", &query, &pairs, &acs_sign::hex_sha256(body.as_bytes()));
+    let pairs: Vec<(&str, &str)> = headers
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let query: Vec<(&str, &str)> = req
+        .query
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let canonical = acs_sign::v3::canonical_request(
+        "POST",
+        "/",
+        &query,
+        &pairs,
+        &acs_sign::hex_sha256(body.as_bytes()),
+    );
     let sig = acs_sign::v3::signature(secret, &acs_sign::v3::string_to_sign(&canonical));
     let names: Vec<&str> = headers.iter().map(|(k, _)| k.as_str()).collect();
     let auth = acs_sign::v3::format_authorization(key.id, &names, &sig);
