@@ -194,6 +194,17 @@ mod tests {
     }
 
     #[test]
+    fn oversized_attributes_are_refused_before_parsing() {
+        let big = attrs(&[
+            ("objects", "- objectName: db"),
+            ("pad", &"x".repeat(MAX_ATTRIBUTES_BYTES)),
+        ]);
+        let err = parse_mount_request(&big, "", "", "").unwrap_err();
+        assert_eq!(err.len(), 1);
+        assert!(err.to_string().contains("at most 1048576"), "{err}");
+    }
+
+    #[test]
     fn errors_never_quote_tokens() {
         let a = attrs(&[
             ("objects", "- objectName: db"),

@@ -162,9 +162,14 @@ pub(crate) fn check(
             None
         }
     };
+    let name_given = raw
+        .object_name
+        .as_ref()
+        .is_some_and(|v| !matches!(v, Value::Null) && v.as_str() != Some(""));
     let name = c.string(raw.object_name, "objectName");
     let mut arn_region = None;
     match (&name, kind) {
+        (None, _) if name_given => {} // already reported as the wrong type
         (None, _) => c.fail("objectName", "is missing; every object needs the name (or KMS ARN) of a secret"),
         (Some(n), _) if n.len() > MAX_NAME => c.fail("objectName", format!("is {} bytes; at most {MAX_NAME}", n.len())),
         (Some(n), Some(ObjectKind::Kms)) if n.starts_with("acs:") => match values::parse_kms_arn(n) {
@@ -421,6 +426,13 @@ impl Fields<'_> {
             let at = format!("jmesPath[{j}]");
             let map = match item {
                 Value::Mapping(m) => m,
+                Value::Null => {
+                    self.fail(
+                        &at,
+                        "is empty; expected a map with \"path\" and \"objectAlias\"",
+                    );
+                    continue;
+                }
                 other => {
                     self.fail(
                         &at,

@@ -216,7 +216,7 @@ pub fn check_external_id(text: &str) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!(
-            "has {n} characters; expected 2-1224 printable characters"
+            "must be 2-1224 printable characters (this one has {n} characters or a control character)"
         ))
     }
 }

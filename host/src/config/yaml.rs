@@ -46,9 +46,7 @@ pub fn known_keys(
             out.insert(key, value);
             continue;
         }
-        let hint = allowed
-            .iter()
-            .find(|a| a.eq_ignore_ascii_case(name))
+        let hint = suggest(name, allowed)
             .map(|a| format!(" (did you mean {}?)", quote(a)))
             .unwrap_or_default();
         let list = allowed
@@ -63,6 +61,46 @@ pub fn known_keys(
         ));
     }
     out
+}
+
+/// The allowed key closest to a misspelt one: same letters ignoring case, or at most two edits away.
+fn suggest<'a>(name: &str, allowed: &[&'a str]) -> Option<&'a str> {
+    if let Some(a) = allowed.iter().find(|a| a.eq_ignore_ascii_case(name)) {
+        return Some(a);
+    }
+    let lower = name.to_ascii_lowercase();
+    allowed
+        .iter()
+        .map(|a| (edit_distance(&lower, &a.to_ascii_lowercase()), *a))
+        .filter(|(d, _)| *d <= 2)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, a)| a)
+}
+
+/// Levenshtein distance, counting an adjacent swap as one edit (the usual typo).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for j in 0..=b.len() {
+        d[0][j] = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = best;
+        }
+    }
+    d[a.len()][b.len()]
 }
 
 /// A string field: `None` when absent, null or empty (as upstream treats empty strings); an error for other kinds.
@@ -132,5 +170,19 @@ pub fn list(
             ));
             None
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggestions_for_typos() {
+        let allowed = ["objectName", "objectAlias", "jmesPath"];
+        assert_eq!(suggest("objectAlais", &allowed), Some("objectAlias"));
+        assert_eq!(suggest("objectname", &allowed), Some("objectName"));
+        assert_eq!(suggest("jmespath", &allowed), Some("jmesPath"));
+        assert_eq!(suggest("failoverObject", &allowed), None);
     }
 }
