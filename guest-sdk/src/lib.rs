@@ -63,6 +63,6 @@ pub mod wit;
 pub use config::parse_config;
 pub use error::{Error, ErrorKind};
 pub use file::{File, Files, MAX_MODE, validate_mode, validate_path};
-#[doc(hidden)]
-pub use plugin::Adapter;
 pub use plugin::Transform;
+#[doc(hidden)]
+pub use plugin::{__assert_transform, Adapter};

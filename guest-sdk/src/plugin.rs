@@ -108,11 +108,24 @@ impl<P: Transform> Guest for Adapter<P> {
 /// ```ignore
 /// transform_sdk::export_plugin!(MyPlugin);
 /// ```
+///
+/// The exports are only emitted for `wasm32` targets: native builds (unit tests) would otherwise
+/// try to export symbols named like `alibabacloud:secrets-transform/...`, which native linkers
+/// reject. Natively the macro only checks that the type implements [`Transform`]; tests call it
+/// through [`crate::testing`], which uses the same adapter.
 #[macro_export]
 macro_rules! export_plugin {
     ($plugin:ty) => {
+        #[cfg(target_arch = "wasm32")]
         #[doc(hidden)]
         type __TransformSdkExport = $crate::Adapter<$plugin>;
+        #[cfg(target_arch = "wasm32")]
         $crate::wit::__export_transform_plugin!(__TransformSdkExport with_types_in $crate::wit);
+        #[cfg(not(target_arch = "wasm32"))]
+        const _: fn() = $crate::__assert_transform::<$plugin>;
     };
 }
+
+/// Compile-time check used by `export_plugin!` on native targets.
+#[doc(hidden)]
+pub fn __assert_transform<P: Transform>() {}
