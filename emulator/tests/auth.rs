@@ -291,3 +291,22 @@ async fn requests_signed_by_the_shared_client_signer_verify() {
         assert_eq!(r.ok()["VersionId"], "v2", "{version:?} {}", key.id);
     }
 }
+
+#[tokio::test]
+async fn v1_get_requests_sign_the_get_method() {
+    // The credentials library sends signed V1 calls as GET; the method is part of the STS.
+    let emu = emulator().await;
+    let mut params = v1_params(&ADMIN, &db());
+    let all: Vec<(&str, &str)> = params
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let sig = acs_sign::v1::signature(ADMIN.secret, &acs_sign::v1::string_to_sign("GET", &all));
+    params.push(("Signature".into(), sig));
+    let r = send(&emu, reqwest::Method::GET, &params, &[], &[]).await;
+    assert_eq!(r.ok()["VersionId"], "v2");
+    // The same signed params sent as a POST no longer match (checked before the nonce).
+    post(&emu, &params, &[], &[])
+        .await
+        .err(400, "SignatureDoesNotMatch");
+}

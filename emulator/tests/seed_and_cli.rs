@@ -141,47 +141,110 @@ async fn start_refuses_non_loopback_addresses_unless_allowed() {
 }
 
 #[test]
-fn binary_prints_one_listening_line_and_serves_the_seed() {
+fn binary_prints_one_listening_line_serves_the_seed_and_logs_no_secrets() {
     let seed = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../examples/emulator/seed.yaml"
     );
+    let dir = tempfile::tempdir().unwrap();
+    let log_path = dir.path().join("stderr.log");
     let mut child = Command::new(env!("CARGO_BIN_EXE_acs-emulator"))
         .args(["--listen", "127.0.0.1:0", "--seed", seed])
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(&log_path).unwrap())
         .spawn()
         .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
+    stdout.read_line(&mut line).unwrap();
+    let host = line
         .trim_end()
-        .strip_prefix("listening on http://127.0.0.1:")
-        .map(|port| {
-            assert!(port.parse::<u16>().is_ok_and(|p| p != 0), "{line}");
-            format!("http://127.0.0.1:{port}")
-        });
-    let unsigned = url.as_ref().map(|url| {
+        .strip_prefix("listening on http://")
+        .filter(|h| {
+            h.strip_prefix("127.0.0.1:")
+                .is_some_and(|p| p.parse::<u16>().is_ok_and(|p| p != 0))
+        })
+        .map(str::to_owned);
+    let results = host.as_ref().map(|host| {
         let rt = tokio::runtime::Runtime::new().unwrap();
         rt.block_on(async {
-            let r = reqwest::Client::new()
-                .post(format!(
-                    "{url}/?Action=GetSecretValue&Version=2016-01-20&SecretName=app/db"
-                ))
-                .send()
-                .await
-                .unwrap();
-            (r.status().as_u16(), r.text().await.unwrap())
+            let mut out = Vec::new();
+            for (secret, token) in [("DemoSecret-change-me", None), ("wrong-secret", None)] {
+                out.push(signed_get_secret(host, "LTAI5tDemoAccessKey", secret, token).await);
+            }
+            out.push(
+                signed_get_secret(
+                    host,
+                    "STS.DemoStsAccessKey",
+                    "DemoStsSecret-change-me",
+                    Some("CAIS-demo-security-token"),
+                )
+                .await,
+            );
+            out
         })
     });
     child.kill().unwrap();
     child.wait().unwrap();
-    assert!(url.is_some(), "unexpected first line {line:?}");
-    let (status, body) = unsigned.unwrap();
-    assert_eq!(status, 400);
-    assert!(body.contains("\"Code\":\"MissingParameter\""), "{body}");
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    let logs = std::fs::read_to_string(&log_path).unwrap();
+
+    assert!(host.is_some(), "unexpected first line {line:?}");
+    assert!(
+        rest.is_empty(),
+        "stdout must hold only the listening line, also got {rest:?}"
+    );
+    let results = results.unwrap();
+    assert_eq!(results[0].0, 200, "{}", results[0].1);
+    assert!(results[0].1.contains("demo-pass-v2"));
+    assert_eq!(results[1].0, 400);
+    assert_eq!(results[2].0, 200, "{}", results[2].1);
+    assert!(
+        logs.contains("GetSecretValue") && logs.contains("SignatureDoesNotMatch"),
+        "{logs}"
+    );
+    for secret in [
+        "DemoSecret-change-me",
+        "DemoStsSecret-change-me",
+        "CAIS-demo-security-token",
+        "demo-pass",
+    ] {
+        assert!(
+            !logs.contains(secret),
+            "{secret} leaked into the logs:\n{logs}"
+        );
+    }
+}
+
+/// GetSecretValue for the demo db secret, signed V1 by the shared client signer.
+async fn signed_get_secret(
+    host: &str,
+    id: &str,
+    secret: &str,
+    token: Option<&str>,
+) -> (u16, String) {
+    let rpc = acs_sign::RpcRequest {
+        method: "POST".into(),
+        host: host.into(),
+        action: "GetSecretValue".into(),
+        version: "2016-01-20".into(),
+        params: vec![("SecretName".into(), "app/db".into())],
+        timestamp: common::now_ts(time::Duration::ZERO),
+        nonce: uuid::Uuid::new_v4().to_string(),
+    };
+    let cred = acs_sign::Credential {
+        access_key_id: id,
+        access_key_secret: secret,
+        security_token: token,
+    };
+    let signed = acs_sign::sign(acs_sign::SignatureVersion::V1, &rpc, Some(&cred));
+    let r = reqwest::Client::new()
+        .post(format!("http://{host}/?{}", signed.query_string()))
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
 }
 
 #[test]

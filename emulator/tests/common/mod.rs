@@ -184,8 +184,19 @@ pub async fn post(
     form: &[(String, String)],
     headers: &[(String, String)],
 ) -> Resp {
+    send(emu, reqwest::Method::POST, query, form, headers).await
+}
+
+/// Send `query` (+ form) with `method`, exactly as given.
+pub async fn send(
+    emu: &Handle,
+    method: reqwest::Method,
+    query: &[(String, String)],
+    form: &[(String, String)],
+    headers: &[(String, String)],
+) -> Resp {
     let url = format!("{}/?{}", emu.base_url(), encode_pairs(query));
-    let mut rb = reqwest::Client::new().post(url);
+    let mut rb = reqwest::Client::new().request(method, url);
     for (k, v) in headers {
         rb = rb.header(k, v);
     }
