@@ -74,7 +74,7 @@ impl DiskCache {
     /// Deletes every entry whose bytes differ from the sha256 recorded when it was written (or
     /// that was never recorded). Returns the relative paths removed.
     fn verify(&self) -> Vec<String> {
-        let manifest = self.read_manifest();
+        let mut manifest = self.read_manifest();
         let mut removed = Vec::new();
         for (rel, path) in entry_files(&self.entries_dir()) {
             let ok = std::fs::read(&path)
@@ -85,6 +85,10 @@ impl DiskCache {
                 let _ = std::fs::remove_file(&path);
                 removed.push(rel);
             }
+        }
+        if !removed.is_empty() {
+            manifest.retain(|rel, _| !removed.contains(rel));
+            self.write_manifest(&manifest);
         }
         removed
     }
@@ -101,6 +105,10 @@ impl DiskCache {
                 manifest.insert(rel, sha256_hex(&bytes));
             }
         }
+        self.write_manifest(&manifest);
+    }
+
+    fn write_manifest(&self, manifest: &BTreeMap<String, String>) {
         let text: String = manifest
             .iter()
             .map(|(rel, hash)| format!("{hash}  {rel}\n"))

@@ -34,6 +34,8 @@ pub struct PluginSummary {
     pub builtin: bool,
     /// The file it was loaded from.
     pub path: PathBuf,
+    /// Whether its code was compiled at load or came from a cache.
+    pub compiled: CompileSource,
 }
 
 /// A plugin ready to be called.
@@ -89,6 +91,7 @@ impl LoadedPlugin {
                 digest,
                 builtin: source.builtin,
                 path: source.path.to_owned(),
+                compiled: compiled.source,
             },
             info_name: String::new(),
             imports,

@@ -4,11 +4,16 @@
 
 use std::path::{Path, PathBuf};
 
-use provider::transform::{File, Limits, PluginDir, RuntimeConfig, StepErrorKind, StepSpec, TransformError, TransformRuntime};
+use provider::transform::{
+    File, Limits, PluginDir, RuntimeConfig, StepErrorKind, StepSpec, TransformError,
+    TransformRuntime,
+};
 
 /// The binary component of `tests/fixtures/plugins/<name>.wat`.
 pub fn fixture(name: &str) -> Vec<u8> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/plugins").join(format!("{name}.wat"));
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/plugins")
+        .join(format!("{name}.wat"));
     wat::parse_file(&path).unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()))
 }
 
@@ -37,7 +42,10 @@ pub fn runtime(dir: &Path, limits: Limits) -> TransformRuntime {
 }
 
 pub fn step(plugin: &str, config: &str) -> StepSpec {
-    StepSpec { plugin: plugin.into(), config_json: config.into() }
+    StepSpec {
+        plugin: plugin.into(),
+        config_json: config.into(),
+    }
 }
 
 /// The fetched object as one file, as the mount code passes it.
@@ -49,7 +57,11 @@ pub fn secret_input() -> Vec<File> {
 pub fn kind(result: Result<Vec<File>, TransformError>) -> StepErrorKind {
     match result {
         Ok(files) => panic!("expected an error, got {files:?}"),
-        Err(err) => err.step().unwrap_or_else(|| panic!("expected a step error, got {err}")).kind.clone(),
+        Err(err) => err
+            .step()
+            .unwrap_or_else(|| panic!("expected a step error, got {err}"))
+            .kind
+            .clone(),
     }
 }
 
