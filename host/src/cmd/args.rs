@@ -1,7 +1,11 @@
 //! Flags shared by several commands, and how they become a [`Provider`].
 
+use acs_sign::SignatureVersion;
 use anyhow::{Context, Result};
 use clap::Args;
+use provider::auth::EnvCredentials;
+use provider::fetch::{EndpointType, FetchConfig};
+use provider::mount::{Provider, ProviderConfig, ProviderSettings};
 use provider::transform::{Limits, PluginDir, RuntimeConfig, TransformRuntime};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -106,8 +110,8 @@ impl PodArgs {
     pub fn request_fields(&self, spc: &std::path::Path) -> Result<(String, String, String)> {
         let text = std::fs::read_to_string(spc)
             .with_context(|| format!("cannot read {}", spc.display()))?;
-        let mut attrs = parameters_of(&text)
-            .with_context(|| format!("{}: not a SecretProviderClass", spc.display()))?;
+        let mut attrs = provider::config::attributes_from_manifest(&text)
+            .map_err(|e| anyhow::anyhow!("{}:\n{e}", spc.display()))?;
         let spc_name = spc_name(&text).unwrap_or_else(|| "local".to_string());
         for (k, v) in [
             ("csi.storage.k8s.io/pod.name", self.pod_name.as_str()),
@@ -141,17 +145,6 @@ impl PodArgs {
             self.permission.to_string(),
         ))
     }
-}
-
-// TEMPORARY until config::attributes_from_manifest lands.
-fn parameters_of(text: &str) -> Result<BTreeMap<String, String>> {
-    let v: serde_yaml_ng::Value = serde_yaml_ng::from_str(text)?;
-    let params = v
-        .get("spec")
-        .and_then(|s| s.get("parameters"))
-        .cloned()
-        .unwrap_or(v);
-    Ok(serde_yaml_ng::from_value(params)?)
 }
 
 /// `metadata.name` of a manifest, if it is one.
@@ -192,9 +185,42 @@ pub fn parse_mode(s: &str) -> Result<u32, String> {
 }
 
 impl ProviderArgs {
-    /// Builds the mount engine these flags describe.
-    pub async fn build(&self) -> Result<provider::mount::Provider> {
-        Ok(provider::mount::Provider {})
+    /// Builds the mount engine these flags describe; `reload` watches the plugin directories.
+    pub fn build(&self, reload: bool) -> Result<provider::mount::Provider> {
+        let fetch = FetchConfig {
+            kms_endpoint: self.kms_endpoint.clone(),
+            oos_endpoint: self.oos_endpoint.clone(),
+            endpoint_type: match self.endpoint_type.as_str() {
+                "public" => EndpointType::Public,
+                _ => EndpointType::Vpc,
+            },
+            signature_version: match self.signature_version.as_str() {
+                "v1" => SignatureVersion::V1,
+                _ => SignatureVersion::V3,
+            },
+            request_timeout: self.backend_call_timeout,
+            ..FetchConfig::default()
+        };
+        let settings = ProviderSettings {
+            config: ProviderConfig {
+                default_region: self.region.clone(),
+                fetch_concurrency: self.fetch_concurrency as usize,
+            },
+            fetch,
+            transforms: self.runtime_config(reload),
+            env_credentials: EnvCredentials::from_env(),
+        };
+        let provider = Provider::build(settings).map_err(|e| anyhow::anyhow!(e))?;
+        for p in provider.transforms().plugins() {
+            tracing::info!(
+                plugin = %p.name,
+                version = %p.version,
+                digest = %p.digest,
+                builtin = p.builtin,
+                "plugin loaded"
+            );
+        }
+        Ok(provider)
     }
 
     /// Per-call plugin limits from the flags.
@@ -209,20 +235,24 @@ impl ProviderArgs {
 
     /// The transform runtime over the plugin directories; `reload` starts the directory watcher.
     pub fn transform_runtime(&self, reload: bool) -> Result<TransformRuntime> {
+        TransformRuntime::new(self.runtime_config(reload))
+            .map_err(|e| anyhow::anyhow!("plugins: {e}"))
+    }
+
+    fn runtime_config(&self, reload: bool) -> RuntimeConfig {
         let plugin_dirs = self
             .plugin_dirs
             .iter()
             .map(PluginDir::builtin)
             .chain(self.custom_plugin_dirs.iter().map(PluginDir::custom))
             .collect();
-        let cfg = RuntimeConfig {
+        RuntimeConfig {
             plugin_dirs,
             cache_dir: self.plugin_cache_dir.clone(),
             limits: self.plugin_limits(),
             plugin_limits: Default::default(),
             reload_interval: (reload && !self.plugin_reload_interval.is_zero())
                 .then_some(self.plugin_reload_interval),
-        };
-        TransformRuntime::new(cfg).map_err(|e| anyhow::anyhow!("plugins: {e}"))
+        }
     }
 }

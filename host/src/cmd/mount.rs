@@ -39,7 +39,7 @@ pub fn run(args: MountArgs) -> Result<()> {
         .enable_all()
         .build()?;
     let output = rt.block_on(async {
-        let provider = args.provider.build().await?;
+        let provider = args.provider.build(false)?;
         let input = MountInput {
             attributes,
             secrets,

@@ -64,7 +64,7 @@ pub fn run(args: ServeArgs) -> Result<()> {
 }
 
 async fn serve(args: ServeArgs) -> Result<()> {
-    let provider = Arc::new(args.provider.build().await?);
+    let provider = Arc::new(args.provider.build(true)?);
     let (listener, socket_path) = socket::bind(&args.providers_dir).await?;
     tracing::info!(
         socket = %socket_path.display(),

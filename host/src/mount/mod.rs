@@ -1,10 +1,11 @@
 //! One mount, end to end: validate the request, authenticate, fetch every object concurrently, run the
 //! transform chains, and return all files or none.
 
-mod error;
+mod engine;
+pub mod error;
 
-pub use error::MountError;
-use std::time::Instant;
+pub use engine::{Provider, ProviderConfig, ProviderSettings};
+pub use error::{MountError, ObjectFailure};
 
 /// The driver's MountRequest, minus what the provider ignores.
 pub struct MountInput {
@@ -18,30 +19,8 @@ pub struct MountInput {
     pub target_path: String,
 }
 
-/// Secret bytes that must not reach logs: `Debug` shows only the length.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Payload(Vec<u8>);
-
-impl Payload {
-    /// Wraps secret bytes.
-    pub fn new(bytes: Vec<u8>) -> Self {
-        Self(bytes)
-    }
-    /// The bytes, for the response.
-    pub fn into_bytes(self) -> Vec<u8> {
-        self.0
-    }
-    /// Borrow the bytes.
-    pub fn as_bytes(&self) -> &[u8] {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Payload {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Payload(<{} bytes redacted>)", self.0.len())
-    }
-}
+/// Secret bytes; `Debug` shows only the length.
+pub use crate::fetch::SecretBytes as Payload;
 
 /// One file of the volume.
 #[derive(Debug, Clone)]
@@ -70,18 +49,4 @@ pub struct MountOutput {
     pub files: Vec<MountedFile>,
     /// One entry per object.
     pub versions: Vec<VersionEntry>,
-}
-
-/// The mount engine shared by the gRPC server and the `mount` command.
-pub struct Provider {}
-
-impl Provider {
-    /// Mounts, all or nothing, before `deadline`.
-    pub async fn mount(
-        &self,
-        _input: MountInput,
-        _deadline: Instant,
-    ) -> Result<MountOutput, MountError> {
-        Err(MountError::Internal("mount is being wired up".into()))
-    }
 }

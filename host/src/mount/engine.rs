@@ -1,0 +1,399 @@
+//! The mount pipeline: validate → authenticate → fetch (concurrently) → transform → check outputs.
+
+use super::error::{FailureKind, MountError, ObjectFailure};
+use super::{MountInput, MountOutput, MountedFile, Payload, VersionEntry};
+use crate::auth::{Credentials, EnvCredentials};
+use crate::config::{self, MountSpec, ObjectKind, ObjectSpec};
+use crate::fetch::{
+    AlibabaBackend, Endpoint, FetchConfig, FetchError, FetchRequest, SecretBackend, Service,
+};
+use crate::transform::{
+    File, RuntimeConfig, StepErrorKind, StepSpec, TransformError, TransformRuntime,
+};
+use futures::StreamExt;
+use std::time::Instant;
+
+/// Settings of the mount engine that are not per request.
+#[derive(Debug, Clone)]
+pub struct ProviderConfig {
+    /// Region when neither the SecretProviderClass nor the object names one (`--region`).
+    pub default_region: Option<String>,
+    /// Objects of one mount fetched at the same time.
+    pub fetch_concurrency: usize,
+}
+
+/// Everything needed to build a [`Provider`]; `serve`, `mount` and the tests fill it from their own inputs.
+pub struct ProviderSettings {
+    /// Engine settings.
+    pub config: ProviderConfig,
+    /// How KMS and OOS are reached.
+    pub fetch: FetchConfig,
+    /// Plugin directories, cache and limits.
+    pub transforms: RuntimeConfig,
+    /// The provider's own credentials from its environment (read once at start-up).
+    pub env_credentials: EnvCredentials,
+}
+
+/// The mount engine shared by the gRPC server and the `mount` command.
+pub struct Provider {
+    cfg: ProviderConfig,
+    env_credentials: EnvCredentials,
+    backend: AlibabaBackend,
+    transforms: TransformRuntime,
+}
+
+/// One object that was fetched, with what the driver records about it.
+struct Fetched {
+    data: Payload,
+    version: String,
+}
+
+impl Provider {
+    /// Builds the engine once at start-up: the HTTP client, the wasm engine and the loaded plugins.
+    /// A broken environment credential (half a pair) is an error here, not at the first mount.
+    pub fn build(settings: ProviderSettings) -> Result<Self, String> {
+        if let Some(problem) = settings.env_credentials.problem() {
+            return Err(format!("credentials in the environment: {problem}"));
+        }
+        let backend = AlibabaBackend::new(settings.fetch).map_err(|e| e.to_string())?;
+        let transforms =
+            TransformRuntime::new(settings.transforms).map_err(|e| format!("plugins: {e}"))?;
+        Ok(Self {
+            cfg: settings.config,
+            env_credentials: settings.env_credentials,
+            backend,
+            transforms,
+        })
+    }
+
+    /// The transform runtime (for listing plugins at start-up).
+    pub fn transforms(&self) -> &TransformRuntime {
+        &self.transforms
+    }
+
+    /// Mounts, all or nothing, before `deadline`.
+    pub async fn mount(
+        &self,
+        input: MountInput,
+        deadline: Instant,
+    ) -> Result<MountOutput, MountError> {
+        let started = Instant::now();
+        let spec = config::parse_mount_request(
+            &input.attributes,
+            &input.secrets,
+            &input.permission,
+            &input.target_path,
+        )
+        .map_err(MountError::Config)?;
+        let pod = pod_label(&spec);
+        let result = tokio::time::timeout_at(deadline.into(), self.mount_spec(&spec, deadline))
+            .await
+            .unwrap_or(Err(MountError::DeadlineExceeded));
+        match &result {
+            Ok(out) => tracing::info!(
+                pod = %pod,
+                objects = spec.objects.len(),
+                files = out.files.len(),
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "mounted"
+            ),
+            Err(e) => tracing::warn!(pod = %pod, error = %e, "mount failed"),
+        }
+        result
+    }
+
+    async fn mount_spec(
+        &self,
+        spec: &MountSpec,
+        deadline: Instant,
+    ) -> Result<MountOutput, MountError> {
+        // 1. Every plugin reference and config is checked before any secret is fetched.
+        let chains: Vec<Vec<StepSpec>> = spec.objects.iter().map(steps_for).collect();
+        let mut invalid = Vec::new();
+        for (object, chain) in spec.objects.iter().zip(&chains) {
+            if chain.is_empty() {
+                continue;
+            }
+            if let Err(errors) = self.transforms.validate_chain(chain).await {
+                invalid.extend(errors.into_iter().map(|e| ObjectFailure {
+                    object: object.describe(),
+                    reason: e.to_string(),
+                    kind: FailureKind::Invalid,
+                }));
+            }
+        }
+        if !invalid.is_empty() {
+            return Err(MountError::InvalidTransforms(invalid));
+        }
+
+        // 2. Credentials: the volume's own nodePublishSecretRef wins over the provider's.
+        let creds = crate::auth::resolve(&spec.node_publish_secrets, &self.env_credentials)
+            .map_err(MountError::Credentials)?;
+
+        // 3. Fetch every object concurrently (bounded), keeping the SPC order.
+        // (Collected first: a closure inside the stream type trips the compiler's Send check in tokio::spawn.)
+        let fetches: Vec<_> = spec
+            .objects
+            .iter()
+            .map(|o| self.fetch(spec, o, &creds, deadline))
+            .collect();
+        let results: Vec<Result<Fetched, ObjectFailure>> = futures::stream::iter(fetches)
+            .buffered(self.cfg.fetch_concurrency.max(1))
+            .collect()
+            .await;
+        let mut fetched = Vec::with_capacity(results.len());
+        let mut failures = Vec::new();
+        for r in results {
+            match r {
+                Ok(f) => fetched.push(f),
+                Err(e) => failures.push(e),
+            }
+        }
+        if !failures.is_empty() {
+            return Err(MountError::Fetch {
+                failed: failures,
+                total: spec.objects.len(),
+            });
+        }
+
+        // 4. Transform chains, then 5. the final file set is checked as a whole.
+        let mut files = Vec::new();
+        let mut versions = Vec::new();
+        let mut failed = Vec::new();
+        for ((object, chain), got) in spec.objects.iter().zip(chains).zip(fetched) {
+            versions.push(VersionEntry {
+                id: object.id(),
+                version: got.version,
+            });
+            let default_mode = object.file_mode(spec.default_mode);
+            let input = File::new(object.file_name.clone(), got.data.into_bytes());
+            let outputs = if chain.is_empty() {
+                vec![input]
+            } else {
+                match self.transforms.run_chain(&chain, vec![input]).await {
+                    Ok(out) => out,
+                    Err(e) => {
+                        failed.push(ObjectFailure {
+                            object: object.describe(),
+                            kind: transform_kind(&e),
+                            reason: e.to_string(),
+                        });
+                        continue;
+                    }
+                }
+            };
+            for f in outputs {
+                if let Err(why) = config::validate_output_path(&f.path) {
+                    failed.push(ObjectFailure {
+                        object: object.describe(),
+                        reason: format!("output file {:?}: {why}", f.path),
+                        kind: FailureKind::Plugin,
+                    });
+                    continue;
+                }
+                files.push((
+                    object.describe(),
+                    MountedFile {
+                        mode: f.mode.unwrap_or(default_mode),
+                        path: f.path,
+                        contents: Payload::new(f.contents),
+                    },
+                ));
+            }
+        }
+        if !failed.is_empty() {
+            return Err(MountError::Transform(failed));
+        }
+        let collisions = config::find_collisions(
+            files
+                .iter()
+                .map(|(owner, f)| (owner.as_str(), f.path.as_str())),
+        );
+        if !collisions.is_empty() {
+            return Err(MountError::OutputCollision(
+                collisions.iter().map(|c| c.to_string()).collect(),
+            ));
+        }
+        Ok(MountOutput {
+            files: files.into_iter().map(|(_, f)| f).collect(),
+            versions,
+        })
+    }
+
+    async fn fetch(
+        &self,
+        spec: &MountSpec,
+        object: &ObjectSpec,
+        creds: &Credentials,
+        deadline: Instant,
+    ) -> Result<Fetched, ObjectFailure> {
+        let fail = |reason: String, kind: FailureKind| ObjectFailure {
+            object: object.describe(),
+            reason,
+            kind,
+        };
+        let region = object
+            .region
+            .clone()
+            .or_else(|| spec.region.clone())
+            .or_else(|| self.cfg.default_region.clone())
+            .ok_or_else(|| {
+                fail(
+                    "no region: set spec.parameters.region, the object's region, or the provider's --region"
+                        .into(),
+                    FailureKind::Invalid,
+                )
+            })?;
+        let service = match object.kind {
+            ObjectKind::Kms => Service::Kms,
+            ObjectKind::Oos => Service::Oos,
+        };
+        // The SPC's endpointType picks the regional flavour unless an explicit endpoint is configured.
+        let configured = match object.kind {
+            ObjectKind::Kms => self.backend.config().kms_endpoint.is_some(),
+            ObjectKind::Oos => self.backend.config().oos_endpoint.is_some(),
+        };
+        let endpoint = match (&object.endpoint, spec.endpoint_type) {
+            (Some(e), _) => Some(e.clone()),
+            (None, Some(kind)) if !configured => {
+                let kind = match kind {
+                    config::EndpointType::Vpc => crate::fetch::EndpointType::Vpc,
+                    config::EndpointType::Public => crate::fetch::EndpointType::Public,
+                };
+                let e = Endpoint::regional(service, &region, kind)
+                    .map_err(|e| fail(e.to_string(), FailureKind::Invalid))?;
+                Some(e.base_url())
+            }
+            _ => None,
+        };
+        let request = FetchRequest {
+            kind: match object.kind {
+                ObjectKind::Kms => crate::fetch::ObjectKind::Kms,
+                ObjectKind::Oos => crate::fetch::ObjectKind::Oos,
+            },
+            name: object.name.clone(),
+            version_id: object.version.clone(),
+            version_stage: object.version_label.clone(),
+            region,
+            endpoint,
+        };
+        let got = self
+            .backend
+            .fetch(&request, creds, deadline)
+            .await
+            .map_err(|e| {
+                // The backend bounds its attempts by the deadline; name the real cause when it ran out.
+                if Instant::now() >= deadline {
+                    fail(
+                        format!("{e}; the mount deadline passed"),
+                        FailureKind::DeadlineExceeded,
+                    )
+                } else {
+                    fail(e.to_string(), fetch_kind(&e))
+                }
+            })?;
+        Ok(Fetched {
+            data: Payload::new(got.data.into_bytes()),
+            version: got.version,
+        })
+    }
+}
+
+/// The transform chain of an object: the seed's `jmesPath` sugar first (the jmespath plugin keeping the
+/// original file), then the object's own `transforms`.
+fn steps_for(object: &ObjectSpec) -> Vec<StepSpec> {
+    let mut steps = Vec::new();
+    if !object.jmes_path.is_empty() {
+        let files: serde_json::Map<String, serde_json::Value> = object
+            .jmes_path
+            .iter()
+            .map(|e| {
+                let value = match e.mode {
+                    Some(mode) => serde_json::json!({ "expression": e.path, "mode": mode }),
+                    None => serde_json::Value::String(e.path.clone()),
+                };
+                (e.alias.clone(), value)
+            })
+            .collect();
+        steps.push(StepSpec {
+            plugin: "jmespath".into(),
+            config_json: serde_json::json!({ "files": files, "keepInput": true }).to_string(),
+        });
+    }
+    for t in &object.transforms {
+        steps.push(StepSpec {
+            plugin: match &t.plugin.digest {
+                Some(d) => format!("{}@sha256:{d}", t.plugin.name),
+                None => t.plugin.name.clone(),
+            },
+            config_json: t.config.to_string(),
+        });
+    }
+    steps
+}
+
+/// Classifies a fetch failure by the Alibaba error code (alibaba-api.md §3), else by transport.
+fn fetch_kind(e: &FetchError) -> FailureKind {
+    if let Some(api) = e.api_error() {
+        if api.is_retryable() {
+            return FailureKind::Unavailable;
+        }
+        let code = api.code.as_deref().unwrap_or("");
+        return match code {
+            c if c.contains("NotFound") && !c.starts_with("InvalidAccessKeyId") => {
+                FailureKind::NotFound
+            }
+            c if c.starts_with("EntityNotExist") || c == "ParameterNotFound" => {
+                FailureKind::NotFound
+            }
+            c if c.starts_with("Forbidden") || c.contains("NoPermission") => {
+                FailureKind::PermissionDenied
+            }
+            c if c.starts_with("InvalidAccessKey")
+                || c.starts_with("InvalidSecurityToken")
+                || c.starts_with("Signature")
+                || c.starts_with("IncompleteSignature")
+                || c.starts_with("InvalidTimeStamp") =>
+            {
+                FailureKind::Unauthenticated
+            }
+            c if c.starts_with("InvalidParameter") || c.starts_with("MissingParameter") => {
+                FailureKind::Invalid
+            }
+            _ => match api.status {
+                404 => FailureKind::NotFound,
+                403 => FailureKind::PermissionDenied,
+                401 => FailureKind::Unauthenticated,
+                _ => FailureKind::Other,
+            },
+        };
+    }
+    match e {
+        FetchError::DeadlineExceeded { .. } => FailureKind::DeadlineExceeded,
+        FetchError::Network { .. } => FailureKind::Unavailable,
+        FetchError::Endpoint(_) | FetchError::InvalidRequest(_) => FailureKind::Invalid,
+        _ => FailureKind::Other,
+    }
+}
+
+/// Classifies a transform run failure: reference problems are the user's config, the rest is the plugin.
+fn transform_kind(e: &TransformError) -> FailureKind {
+    match e.step().map(|s| &s.kind) {
+        Some(
+            StepErrorKind::BadReference(_)
+            | StepErrorKind::NotFound { .. }
+            | StepErrorKind::DigestMismatch { .. }
+            | StepErrorKind::InvalidConfig(_),
+        ) => FailureKind::Invalid,
+        _ => FailureKind::Plugin,
+    }
+}
+
+/// `namespace/name` of the pod, for log lines (never the attributes themselves).
+fn pod_label(spec: &MountSpec) -> String {
+    format!(
+        "{}/{}",
+        spec.pod.namespace.as_deref().unwrap_or("?"),
+        spec.pod.name.as_deref().unwrap_or("?")
+    )
+}

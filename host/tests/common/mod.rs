@@ -1,0 +1,206 @@
+//! End-to-end harness: the emulator (in-process, real HTTP on 127.0.0.1), the provider's gRPC server on a real
+//! unix socket in a temp dir, and a gRPC client dialing it the way the CSI driver does.
+#![allow(dead_code)]
+
+use acs_emulator::{EmulatorConfig, Handle, Seed};
+use provider::auth::EnvCredentials;
+use provider::fetch::FetchConfig;
+use provider::grpc::server::{ProviderService, serve};
+use provider::grpc::v1alpha1::csi_driver_provider_client::CsiDriverProviderClient;
+use provider::grpc::v1alpha1::{MountRequest, MountResponse};
+use provider::grpc::{client, socket};
+use provider::mount::{Provider, ProviderConfig, ProviderSettings};
+use provider::transform::{Limits, PluginDir, RuntimeConfig};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use tonic::transport::Channel;
+
+pub const DEMO_KEY_ID: &str = "LTAI5tDemoAccessKey";
+pub const DEMO_KEY_SECRET: &str = "DemoSecret-change-me";
+
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// The built plugin components (`cargo xtask build-plugins`); failing loudly beats skipping silently.
+pub fn plugin_dir() -> PathBuf {
+    let dir = std::env::var_os("PROVIDER_TEST_PLUGIN_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("target/plugins"));
+    assert!(
+        dir.join("jmespath.wasm").exists(),
+        "no plugins in {}: run `cargo xtask build-plugins` first (or `cargo xtask test`)",
+        dir.display()
+    );
+    dir
+}
+
+pub fn demo_seed() -> Seed {
+    let path = workspace().join("examples/emulator/seed.yaml");
+    Seed::from_yaml_str(&std::fs::read_to_string(&path).unwrap(), "seed.yaml").unwrap()
+}
+
+/// A running provider + emulator.
+pub struct Env {
+    pub emulator: Handle,
+    pub dir: tempfile::TempDir,
+    pub socket: PathBuf,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// Options for [`start`].
+pub struct Options {
+    pub seed: Seed,
+    /// Environment of the provider process (credentials), as the chart would set it.
+    pub env: BTreeMap<String, String>,
+    pub default_region: Option<String>,
+    pub mount_timeout: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            seed: demo_seed(),
+            env: [
+                ("ACCESS_KEY_ID", DEMO_KEY_ID),
+                ("SECRET_ACCESS_KEY", DEMO_KEY_SECRET),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+            default_region: Some("cn-hangzhou".into()),
+            mount_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+pub async fn start(opts: Options) -> Env {
+    let emulator = acs_emulator::start(EmulatorConfig {
+        seed: opts.seed,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let env_vars: std::collections::HashMap<String, String> = opts.env.into_iter().collect();
+    let settings = ProviderSettings {
+        config: ProviderConfig {
+            default_region: opts.default_region,
+            fetch_concurrency: 8,
+        },
+        fetch: FetchConfig {
+            kms_endpoint: Some(emulator.base_url()),
+            oos_endpoint: Some(emulator.base_url()),
+            ..FetchConfig::default()
+        },
+        transforms: RuntimeConfig {
+            plugin_dirs: vec![PluginDir::builtin(plugin_dir())],
+            limits: Limits {
+                // Debug builds of the host run slower; the sandbox limits are tested on their own.
+                timeout: Duration::from_secs(2),
+                ..Limits::default()
+            },
+            ..RuntimeConfig::default()
+        },
+        env_credentials: EnvCredentials::from_map(&env_vars),
+    };
+    let provider = Arc::new(Provider::build(settings).unwrap());
+    let (listener, socket) = socket::bind(dir.path()).await.unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let service = ProviderService::new(provider, opts.mount_timeout);
+    let server = tokio::spawn(async move {
+        serve(listener, service, async {
+            let _ = rx.await;
+        })
+        .await
+        .unwrap();
+    });
+    Env {
+        emulator,
+        dir,
+        socket,
+        stop: Some(tx),
+        server: Some(server),
+    }
+}
+
+impl Env {
+    pub async fn client(&self) -> CsiDriverProviderClient<Channel> {
+        client::connect(&self.socket).await.unwrap()
+    }
+
+    /// Mounts an SPC's `parameters` for a pod, as the driver would send it.
+    pub async fn mount(
+        &self,
+        params: &[(&str, &str)],
+        secrets: &str,
+    ) -> Result<MountResponse, tonic::Status> {
+        let mut attrs: BTreeMap<String, String> = params
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        for (k, v) in [
+            ("csi.storage.k8s.io/pod.name", "web-0"),
+            ("csi.storage.k8s.io/pod.namespace", "default"),
+            (
+                "csi.storage.k8s.io/pod.uid",
+                "5a1f0a2c-0000-4000-8000-000000000001",
+            ),
+            ("csi.storage.k8s.io/serviceAccount.name", "web"),
+            ("csi.storage.k8s.io/ephemeral", "true"),
+            ("secretProviderClass", "test-spc"),
+        ] {
+            attrs.entry(k.to_string()).or_insert_with(|| v.to_string());
+        }
+        let mut client = self.client().await;
+        client
+            .mount(MountRequest {
+                attributes: serde_json::to_string(&attrs).unwrap(),
+                secrets: secrets.to_string(),
+                target_path: "/var/lib/kubelet/pods/x/volumes/kubernetes.io~csi/v/mount".into(),
+                permission: "420".into(),
+                current_object_version: vec![],
+            })
+            .await
+            .map(|r| r.into_inner())
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(s) = self.server.take() {
+            s.await.unwrap();
+        }
+    }
+}
+
+/// Files of a response as path -> (mode, contents).
+pub fn files(resp: &MountResponse) -> BTreeMap<String, (i32, Vec<u8>)> {
+    resp.files
+        .iter()
+        .map(|f| (f.path.clone(), (f.mode, f.contents.clone())))
+        .collect()
+}
+
+pub fn text(resp: &MountResponse, path: &str) -> String {
+    let f = resp
+        .files
+        .iter()
+        .find(|f| f.path == path)
+        .unwrap_or_else(|| panic!("no file {path} in {:?}", files(resp).keys()));
+    String::from_utf8(f.contents.clone()).unwrap()
+}
+
+pub fn versions(resp: &MountResponse) -> BTreeMap<String, String> {
+    resp.object_version
+        .iter()
+        .map(|v| (v.id.clone(), v.version.clone()))
+        .collect()
+}
