@@ -129,6 +129,12 @@ if ds_list:
     vols = {x["name"]: x for x in pod.get("volumes", [])}
     sc = c.get("securityContext", {})
 
+    # The selector matches the pod template, whatever linux.podLabels says.
+    sel = ds["spec"]["selector"]["matchLabels"]
+    tl = ds["spec"]["template"]["metadata"]["labels"]
+    expect(all(tl.get(k) == val for k, val in sel.items()), f"pod labels {tl} do not match the selector {sel}")
+    expect(all(tl.get(k) == str(val) for k, val in lin["podLabels"].items() if k not in sel), "linux.podLabels missing")
+
     # Security context: no escalation, read-only root, no capabilities, seccomp, never privileged.
     expect(sc.get("allowPrivilegeEscalation") is False, "allowPrivilegeEscalation must be false")
     expect(sc.get("readOnlyRootFilesystem") is True, "readOnlyRootFilesystem must be true")
