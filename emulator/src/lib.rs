@@ -28,6 +28,7 @@ use tokio::task::JoinHandle;
 
 pub use faults::Fault;
 pub use seed::{Seed, SeedError};
+pub use store::UpdateError;
 
 /// How to run the emulator.
 #[derive(Debug, Clone, Default)]
@@ -66,7 +67,7 @@ pub async fn start(config: EmulatorConfig) -> anyhow::Result<Handle> {
         .with_context(|| format!("cannot bind {listen}"))?;
     let addr = listener.local_addr().context("reading the bound address")?;
     let shared = Arc::new(server::Shared {
-        store: store::Store::new(config.seed),
+        store: std::sync::RwLock::new(store::Store::new(config.seed)),
         replay: auth::ReplayGuard::default(),
         stats: stats::Stats::default(),
         faults: faults::Faults::default(),
@@ -128,6 +129,24 @@ impl Handle {
 
     pub fn clear_faults(&self) {
         self.shared.faults.clear();
+    }
+
+    /// Rotate a KMS secret while running: a new text version becomes `ACSCurrent`, the old
+    /// current one `ACSPrevious` (an unknown name creates a Generic secret).
+    pub fn put_secret_value(
+        &self,
+        name: &str,
+        version_id: &str,
+        data: &str,
+    ) -> Result<(), UpdateError> {
+        self.shared
+            .store_mut()
+            .put_secret_value(name, version_id, data)
+    }
+
+    /// Append a new latest version to an OOS secret parameter; returns its ParameterVersion.
+    pub fn put_secret_parameter(&self, name: &str, value: &str) -> Result<usize, UpdateError> {
+        self.shared.store_mut().put_secret_parameter(name, value)
     }
 
     /// Stop accepting connections and wait for in-flight calls to finish.

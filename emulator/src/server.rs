@@ -4,8 +4,8 @@
 //! authenticate → handler. Logs name the action, key id, resource and outcome, never
 //! secret values, signatures or tokens.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use axum::Router;
@@ -26,7 +26,8 @@ use crate::store::Store;
 
 /// Everything a request handler shares; owned by the server and the [`crate::Handle`].
 pub struct Shared {
-    pub store: Store,
+    /// Read by every call; written only by the Handle's update methods.
+    pub store: RwLock<Store>,
     pub replay: ReplayGuard,
     pub stats: Stats,
     pub faults: Faults,
@@ -35,6 +36,14 @@ pub struct Shared {
 }
 
 impl Shared {
+    pub fn store_mut(&self) -> std::sync::RwLockWriteGuard<'_, Store> {
+        self.store.write().expect("store lock poisoned")
+    }
+
+    pub fn store(&self) -> std::sync::RwLockReadGuard<'_, Store> {
+        self.store.read().expect("store lock poisoned")
+    }
+
     pub fn set_latency(&self, d: Duration) {
         let us = u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
         self.latency_us.store(us, Ordering::Relaxed);
@@ -82,7 +91,7 @@ async fn pop(
 
     let product = req.version().and_then(Product::from_version);
     let host_id = product
-        .map(|p| p.host_id(&shared.store.region))
+        .map(|p| p.host_id(&shared.store().region))
         .or_else(|| req.header("host").map(str::to_owned))
         .unwrap_or_else(|| "acs-emulator".into());
     let mut key_id = None;
@@ -143,12 +152,8 @@ fn handle(
     if !product.supports(action) {
         return Err(unknown_action(action));
     }
-    let caller = authenticate(
-        req,
-        &shared.store,
-        &shared.replay,
-        OffsetDateTime::now_utc(),
-    )?;
+    let store = shared.store();
+    let caller = authenticate(req, &store, &shared.replay, OffsetDateTime::now_utc())?;
     *key_id = Some(caller.access_key_id.clone());
-    product.handle(action, req, &caller, &shared.store)
+    product.handle(action, req, &caller, &store)
 }

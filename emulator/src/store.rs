@@ -2,7 +2,21 @@
 
 use std::collections::HashMap;
 
-use crate::seed::{AccessKeySeed, KmsSecretSeed, OosParameterSeed, OosPlainParameterSeed, Seed};
+use crate::seed::{
+    AccessKeySeed, KmsSecretSeed, KmsVersionSeed, OosParameterSeed, OosPlainParameterSeed,
+    SecretDataType, SecretType, Seed,
+};
+
+/// Why a runtime update (rotation in a test) was refused.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum UpdateError {
+    #[error("secret {secret:?} already has a version {version_id:?}; version ids must be new")]
+    DuplicateVersion { secret: String, version_id: String },
+    #[error("version id must not be empty")]
+    EmptyVersionId,
+    #[error("OOS secret parameter {0:?} already has the maximum of 100 versions")]
+    TooManyVersions(String),
+}
 
 /// Indexed view of a validated [`Seed`].
 pub struct Store {
@@ -55,6 +69,73 @@ impl Store {
 
     pub fn plain_parameter(&self, name: &str) -> Option<&OosPlainParameterSeed> {
         self.plain_params.get(name)
+    }
+}
+
+impl Store {
+    /// Add a text version that becomes `ACSCurrent`, moving the old current version to
+    /// `ACSPrevious` (and dropping the old `ACSPrevious` label), as KMS rotation does.
+    /// An unknown name creates a Generic secret.
+    pub fn put_secret_value(
+        &mut self,
+        name: &str,
+        version_id: &str,
+        data: &str,
+    ) -> Result<(), UpdateError> {
+        if version_id.is_empty() {
+            return Err(UpdateError::EmptyVersionId);
+        }
+        let secret = self
+            .secrets
+            .entry(name.to_owned())
+            .or_insert_with(|| KmsSecretSeed {
+                name: name.to_owned(),
+                secret_type: SecretType::Generic,
+                versions: Vec::new(),
+                extended_config: None,
+                rotation: None,
+            });
+        if secret.versions.iter().any(|v| v.version_id == version_id) {
+            return Err(UpdateError::DuplicateVersion {
+                secret: name.to_owned(),
+                version_id: version_id.to_owned(),
+            });
+        }
+        for v in &mut secret.versions {
+            v.stages.retain(|s| s != "ACSPrevious");
+            for s in &mut v.stages {
+                if s == "ACSCurrent" {
+                    *s = "ACSPrevious".to_owned();
+                }
+            }
+        }
+        secret.versions.push(KmsVersionSeed {
+            version_id: version_id.to_owned(),
+            data: data.to_owned(),
+            stages: vec!["ACSCurrent".to_owned()],
+            secret_data_type: SecretDataType::Text,
+            create_time: None,
+        });
+        Ok(())
+    }
+
+    /// Append a new latest version of an OOS secret parameter (created if unknown);
+    /// returns its ParameterVersion.
+    pub fn put_secret_parameter(&mut self, name: &str, value: &str) -> Result<usize, UpdateError> {
+        let param = self
+            .secret_params
+            .entry(name.to_owned())
+            .or_insert_with(|| OosParameterSeed {
+                name: name.to_owned(),
+                versions: Vec::new(),
+                description: String::new(),
+                key_id: None,
+            });
+        if param.versions.len() >= 100 {
+            return Err(UpdateError::TooManyVersions(name.to_owned()));
+        }
+        param.versions.push(value.to_owned());
+        Ok(param.versions.len())
     }
 }
 

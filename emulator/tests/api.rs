@@ -387,3 +387,67 @@ async fn shutdown_stops_serving() {
             .is_err()
     );
 }
+
+#[tokio::test]
+async fn secrets_and_parameters_can_be_rotated_while_running() {
+    let emu = emulator().await;
+    let get = |stage: &'static str| {
+        let emu = &emu;
+        async move {
+            send_v3(
+                emu,
+                &ADMIN,
+                &Req::kms(&[("SecretName", "app/db-password"), ("VersionStage", stage)]),
+            )
+            .await
+        }
+    };
+    emu.put_secret_value("app/db-password", "v3", "rotated")
+        .unwrap();
+    let current = get("ACSCurrent").await;
+    assert_eq!(
+        (
+            current.ok()["VersionId"].as_str(),
+            current.ok()["SecretData"].as_str()
+        ),
+        (Some("v3"), Some("rotated"))
+    );
+    assert_eq!(get("ACSPrevious").await.ok()["VersionId"], "v2");
+    // v1 lost its ACSPrevious label but stays reachable by id.
+    let v1 = send_v3(
+        &emu,
+        &ADMIN,
+        &Req::kms(&[("SecretName", "app/db-password"), ("VersionId", "v1")]),
+    )
+    .await;
+    assert_eq!(
+        v1.ok()["VersionStages"]["VersionStage"],
+        serde_json::json!([])
+    );
+    assert_eq!(
+        emu.put_secret_value("app/db-password", "v3", "again"),
+        Err(acs_emulator::UpdateError::DuplicateVersion {
+            secret: "app/db-password".into(),
+            version_id: "v3".into()
+        })
+    );
+    emu.put_secret_value("brand/new", "n1", "fresh").unwrap();
+    let new = send_v1(&emu, &ADMIN, &Req::kms(&[("SecretName", "brand/new")])).await;
+    assert_eq!(new.ok()["SecretData"], "fresh");
+
+    assert_eq!(
+        emu.put_secret_parameter("my-secret-param", "param-value-v3"),
+        Ok(3)
+    );
+    let p = send_v3(
+        &emu,
+        &ADMIN,
+        &Req::oos(
+            "GetSecretParameter",
+            &[("Name", "my-secret-param"), ("WithDecryption", "true")],
+        ),
+    )
+    .await;
+    assert_eq!(p.ok()["Parameter"]["ParameterVersion"], 3);
+    assert_eq!(p.ok()["Parameter"]["Value"], "param-value-v3");
+}
