@@ -7,7 +7,26 @@
 //! * [`v3`]: `ACS3-HMAC-SHA256`; Action/Version travel in `x-acs-*` headers.
 //!
 //! The low-level functions are pure string builders so that the emulator can *verify* with exactly the
-//! code the client *signs* with. [`sign`] is the high-level client side.
+//! code the client *signs* with. [`sign`] is the high-level client side:
+//!
+//! ```
+//! use acs_sign::{Credential, RpcRequest, SignatureVersion, sign};
+//!
+//! let req = RpcRequest {
+//!     method: "POST".into(),
+//!     host: "127.0.0.1:18080".into(),
+//!     action: "GetSecretValue".into(),
+//!     version: "2016-01-20".into(),
+//!     params: vec![("SecretName".into(), "app/db-password".into())],
+//!     timestamp: "2024-05-06T07:08:09Z".into(),
+//!     nonce: "b2d1f3a4c5e60718293a4b5c6d7e8f90".into(),
+//! };
+//! let cred = Credential { access_key_id: "LTAI5tTestKeyId", access_key_secret: "TestSecret123", security_token: None };
+//! let signed = sign(SignatureVersion::V3, &req, Some(&cred));
+//! // Send: POST http://127.0.0.1:18080/?{signed.query_string()} with every header in signed.headers.
+//! assert_eq!(signed.query_string(), "SecretName=app%2Fdb-password");
+//! assert!(signed.header("authorization").unwrap().starts_with("ACS3-HMAC-SHA256 Credential=LTAI5tTestKeyId,"));
+//! ```
 #![forbid(unsafe_code)]
 
 mod client;

@@ -41,7 +41,18 @@ impl AlibabaBackend {
         for e in [&cfg.kms_endpoint, &cfg.oos_endpoint].into_iter().flatten() {
             Endpoint::parse(e)?;
         }
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder();
+        if let Some(pem) = &cfg.extra_ca_pem {
+            let certs = reqwest::Certificate::from_pem_bundle(pem.as_bytes())
+                .map_err(|e| FetchError::Client(format!("extra CA bundle: {}", e.without_url())))?;
+            if certs.is_empty() {
+                return Err(FetchError::Client(
+                    "extra CA bundle contains no PEM certificates (expected -----BEGIN CERTIFICATE----- blocks)".into(),
+                ));
+            }
+            builder = builder.tls_certs_merge(certs);
+        }
+        let http = builder
             .connect_timeout(cfg.connect_timeout)
             .timeout(cfg.request_timeout)
             // A redirect could carry x-acs-security-token to another host.

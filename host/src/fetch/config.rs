@@ -23,6 +23,9 @@ pub struct FetchConfig {
     pub request_timeout: Duration,
     /// Retry behaviour for throttling, 5xx and network errors.
     pub retry: RetryPolicy,
+    /// Extra trusted CA certificates (PEM bundle), added to the system roots; e.g. the CA of a KMS
+    /// dedicated gateway (`<kst-id>.cryptoservice.kms.aliyuncs.com`). Public data, not a secret.
+    pub extra_ca_pem: Option<String>,
 }
 
 impl Default for FetchConfig {
@@ -35,6 +38,7 @@ impl Default for FetchConfig {
             connect_timeout: Duration::from_secs(5),
             request_timeout: Duration::from_secs(15),
             retry: RetryPolicy::default(),
+            extra_ca_pem: None,
         }
     }
 }

@@ -245,6 +245,7 @@ async fn kms_v3_fetch_is_signed_and_pins_versions() {
     assert_eq!(seen.header("x-acs-action"), Some("GetSecretValue"));
     assert_eq!(seen.header("x-acs-version"), Some("2016-01-20"));
     assert_eq!(seen.header("host"), Some(url.trim_start_matches("http://")));
+    assert_eq!(seen.headers.iter().filter(|(n, _)| n == "host").count(), 1);
     assert_v3_signed(seen, SECRET);
 }
 
@@ -691,4 +692,15 @@ async fn per_object_http_to_a_remote_host_is_refused_before_sending() {
         matches!(err, FetchError::Endpoint(_)) && err.attempts() == 0,
         "{err}"
     );
+}
+
+#[test]
+fn an_extra_ca_bundle_without_certificates_is_rejected() {
+    let err = AlibabaBackend::new(FetchConfig {
+        extra_ca_pem: Some("not a certificate".into()),
+        ..FetchConfig::default()
+    })
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("no PEM certificates"), "{err}");
 }
