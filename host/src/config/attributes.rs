@@ -167,17 +167,17 @@ pub(crate) fn parameters(
             }
         }
     }
-    if let (Some(r), Some(f)) = (&p.region, &p.failover_region) {
-        if r == f {
-            fail(
-                "failoverRegion",
-                format!(
-                    "{} is the same as region; name a different region to fail over to, or remove it",
-                    quote(f)
-                ),
-            );
-            p.failover_region = None;
-        }
+    if let (Some(r), Some(f)) = (&p.region, &p.failover_region)
+        && r == f
+    {
+        fail(
+            "failoverRegion",
+            format!(
+                "{} is the same as region; name a different region to fail over to, or remove it",
+                quote(f)
+            ),
+        );
+        p.failover_region = None;
     }
     if let Some(t) = get("pathTranslation") {
         p.translation = match t {

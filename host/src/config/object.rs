@@ -191,16 +191,16 @@ pub(crate) fn check(
     let version = c.string_or_integer(raw.object_version, "objectVersion");
     let version_label = c.string(raw.object_version_label, "objectVersionLabel");
     if kind == Some(ObjectKind::Oos) {
-        if let Some(v) = &version {
-            if !matches!(v.parse::<u8>(), Ok(1..=100)) || !v.bytes().all(|b| b.is_ascii_digit()) {
-                c.fail(
-                    "objectVersion",
-                    format!(
-                        "{} is not an OOS parameter version; expected an integer from 1 to 100",
-                        quote(v)
-                    ),
-                );
-            }
+        if let Some(v) = &version
+            && (!matches!(v.parse::<u8>(), Ok(1..=100)) || !v.bytes().all(|b| b.is_ascii_digit()))
+        {
+            c.fail(
+                "objectVersion",
+                format!(
+                    "{} is not an OOS parameter version; expected an integer from 1 to 100",
+                    quote(v)
+                ),
+            );
         }
         if version_label.is_some() {
             c.fail(
@@ -208,13 +208,13 @@ pub(crate) fn check(
                 "applies to KMS secrets only (VersionStage); OOS parameters are pinned with objectVersion (1-100)",
             );
         }
-    } else if let Some(v) = &version {
-        if v.len() > MAX_NAME {
-            c.fail(
-                "objectVersion",
-                format!("is {} bytes; at most {MAX_NAME}", v.len()),
-            );
-        }
+    } else if let Some(v) = &version
+        && v.len() > MAX_NAME
+    {
+        c.fail(
+            "objectVersion",
+            format!("is {} bytes; at most {MAX_NAME}", v.len()),
+        );
     }
 
     let mode = c.mode(raw.file_permission, "filePermission");
@@ -243,10 +243,10 @@ pub(crate) fn check(
     };
 
     let mut region = c.string(raw.region, "region");
-    if let Some(r) = &region {
-        if let Err(e) = values::check_region(r) {
-            c.fail("region", e);
-        }
+    if let Some(r) = &region
+        && let Err(e) = values::check_region(r)
+    {
+        c.fail("region", e);
     }
     if let Some(arn_region) = arn_region {
         match region.as_deref().or(defaults.region) {
@@ -372,20 +372,20 @@ impl Fields<'_> {
         let external_id = self.string(f.external_id, "crossAccountExternalId");
         let session_name = self.string(f.session_name, "crossAccountRoleSessionName");
         let duration = self.string_or_integer(f.duration, "crossAccountRoleDuration");
-        if let Some(arn) = &role_arn {
-            if let Err(e) = values::check_role_arn(arn) {
-                self.fail("crossAccountRoleArn", e);
-            }
+        if let Some(arn) = &role_arn
+            && let Err(e) = values::check_role_arn(arn)
+        {
+            self.fail("crossAccountRoleArn", e);
         }
-        if let Some(id) = &external_id {
-            if let Err(e) = values::check_external_id(id) {
-                self.fail("crossAccountExternalId", e);
-            }
+        if let Some(id) = &external_id
+            && let Err(e) = values::check_external_id(id)
+        {
+            self.fail("crossAccountExternalId", e);
         }
-        if let Some(s) = &session_name {
-            if let Err(e) = values::check_session_name(s) {
-                self.fail("crossAccountRoleSessionName", e);
-            }
+        if let Some(s) = &session_name
+            && let Err(e) = values::check_session_name(s)
+        {
+            self.fail("crossAccountRoleSessionName", e);
         }
         let duration_seconds = duration.and_then(|d| {
             values::parse_duration_seconds(&d)
