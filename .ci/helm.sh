@@ -452,7 +452,7 @@ cat > "$WORK/examples.py" <<'PY'
 import re, sys, yaml
 OBJECT_KEYS = {"objectName", "objectType", "objectAlias", "objectVersion", "objectVersionLabel", "jmesPath",
                "filePermission", "kmsEndpoint", "oosEndpoint", "region", "crossAccountRoleArn",
-               "crossAccountExternalId", "crossAccountRoleSessionName", "transforms"}
+               "crossAccountExternalId", "crossAccountRoleSessionName", "crossAccountRoleDuration", "transforms"}
 PARAMS = {"objects", "region", "pathTranslation", "failoverRegion", "usePodServiceAccountToken", "roleArn"}
 PLUGIN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}(@sha256:[0-9a-f]{64})?$")
 errors = []
