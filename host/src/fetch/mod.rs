@@ -99,4 +99,6 @@ pub trait SecretBackend: Send + Sync {
 }
 
 #[cfg(test)]
+mod emulator_tests;
+#[cfg(test)]
 mod tests;
