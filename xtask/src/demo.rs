@@ -56,12 +56,12 @@ pub fn run() -> Result<()> {
     // 2. The provider, with the demo AccessKey in its environment as the chart's envVarsFromSecret would set it.
     let providers = work.join("providers");
     std::fs::create_dir_all(&providers)?;
-    let _provider = Guard(
+    let mut provider = Guard(
         Command::new(bin.join("csi-provider-alibabacloud"))
             .arg("serve")
             .arg("--providers-dir")
             .arg(&providers)
-            .args(["--healthz-port", "0", "--metrics-port", "0"])
+            .args(["--healthz-port", "0"])
             .args(["--region", "cn-hangzhou"])
             .args(["--kms-endpoint", &url, "--oos-endpoint", &url])
             .arg("--plugin-dir")
@@ -75,7 +75,7 @@ pub fn run() -> Result<()> {
             .context("starting the provider")?,
     );
     let socket = providers.join("alibabacloud.sock");
-    wait_for(&socket, Duration::from_secs(60))?;
+    wait_for(&socket, &mut provider.0, Duration::from_secs(60))?;
 
     // 3. The driver's side: Version + Mount over the socket, files written into a target directory.
     let target = work.join("mount");
@@ -102,9 +102,13 @@ pub fn run() -> Result<()> {
     Ok(())
 }
 
-fn wait_for(path: &Path, timeout: Duration) -> Result<()> {
+/// Waits for the provider's socket; fails at once if the provider exits.
+fn wait_for(path: &Path, child: &mut Child, timeout: Duration) -> Result<()> {
     let start = Instant::now();
     while !path.exists() {
+        if let Some(status) = child.try_wait()? {
+            bail!("the provider exited ({status}) before serving");
+        }
         if start.elapsed() > timeout {
             bail!("the provider did not create {} in time", path.display());
         }
