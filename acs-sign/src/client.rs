@@ -82,7 +82,7 @@ impl SignedRequest {
     }
 }
 
-/// Redacts the security token and signature-bearing values; shows everything else.
+/// Redacts the security token; the signature and AccessKeyId are sent in clear anyway.
 impl fmt::Debug for SignedRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         const HIDDEN: [&str; 2] = ["SecurityToken", "x-acs-security-token"];

@@ -37,7 +37,11 @@ impl EnvCredentials {
 
     /// Reads the process environment (once, at start-up).
     pub fn from_env() -> Self {
-        Self::from_map(&std::env::vars().collect())
+        // `vars_os`: a non-UTF-8 variable elsewhere in the environment must not panic the provider.
+        let vars = std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+            .collect();
+        Self::from_map(&vars)
     }
 
     /// Builds from an explicit variable map (tests, or a pre-read environment).
