@@ -8,6 +8,7 @@
 mod attributes;
 mod error;
 mod manifest;
+mod nested;
 mod object;
 mod objects;
 mod path;
@@ -21,7 +22,8 @@ mod yaml;
 pub use attributes::{MAX_ATTRIBUTES_BYTES, PARAMETERS, keys};
 pub use error::{ConfigError, ConfigErrors};
 pub use manifest::{PROVIDER_NAME, attributes_from_manifest};
-pub use object::{MAX_TRANSFORM_STEPS, OBJECT_FIELDS};
+pub use nested::MAX_TRANSFORM_STEPS;
+pub use object::OBJECT_FIELDS;
 pub use objects::MAX_OBJECTS;
 pub use path::{
     Collision, MAX_PATH_BYTES, MAX_SEGMENT_BYTES, PathTranslation, find_collisions,

@@ -4,14 +4,12 @@
 use super::error::{ConfigError, quote};
 use super::path::{PathTranslation, validate_output_path};
 use super::permission::parse_file_permission;
-use super::spec::{CrossAccount, JmesPathEntry, ObjectKind, ObjectSpec, TransformStep};
+use super::spec::{CrossAccount, ObjectKind, ObjectSpec};
 use super::values;
 use super::yaml;
 use serde::Deserialize;
 use serde_yaml_ng::Value;
 
-/// Most transform steps one object may have.
-pub const MAX_TRANSFORM_STEPS: usize = 64;
 /// Longest OOS parameter name (`GetSecretParameter` `Name`).
 const MAX_OOS_NAME: usize = 180;
 /// Longest object name or version we pass on (KMS names are far shorter; this only stops pasted blobs).
@@ -56,25 +54,6 @@ pub const OBJECT_FIELDS: &[&str] = &[
     "crossAccountRoleDuration",
     "transforms",
 ];
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct RawJmes {
-    path: Option<Value>,
-    object_alias: Option<Value>,
-    file_permission: Option<Value>,
-}
-
-const JMES_FIELDS: &[&str] = &["path", "objectAlias", "filePermission"];
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawStep {
-    plugin: Option<Value>,
-    config: Option<Value>,
-}
-
-const STEP_FIELDS: &[&str] = &["plugin", "config"];
 
 /// Settings from the SecretProviderClass that shape every object.
 pub(crate) struct Defaults<'a> {
@@ -327,26 +306,26 @@ struct CrossFields {
 }
 
 /// Field readers bound to one object's subject and the shared error list.
-struct Fields<'a> {
-    subj: &'a str,
-    errors: &'a mut Vec<ConfigError>,
+pub(super) struct Fields<'a> {
+    pub(super) subj: &'a str,
+    pub(super) errors: &'a mut Vec<ConfigError>,
 }
 
 impl Fields<'_> {
-    fn fail(&mut self, field: &str, message: impl Into<String>) {
+    pub(super) fn fail(&mut self, field: &str, message: impl Into<String>) {
         self.errors
             .push(ConfigError::field(self.subj, field, message));
     }
 
-    fn string(&mut self, v: Option<Value>, field: &str) -> Option<String> {
+    pub(super) fn string(&mut self, v: Option<Value>, field: &str) -> Option<String> {
         yaml::string(v, self.subj, field, self.errors)
     }
 
-    fn string_or_integer(&mut self, v: Option<Value>, field: &str) -> Option<String> {
+    pub(super) fn string_or_integer(&mut self, v: Option<Value>, field: &str) -> Option<String> {
         yaml::string_or_integer(v, self.subj, field, self.errors)
     }
 
-    fn mode(&mut self, v: Option<Value>, field: &str) -> Option<u32> {
+    pub(super) fn mode(&mut self, v: Option<Value>, field: &str) -> Option<u32> {
         if let Some(Value::Number(n)) = &v {
             self.fail(
                 field,
@@ -416,128 +395,6 @@ impl Fields<'_> {
             }
         }
     }
-
-    fn jmes(&mut self, v: Option<Value>) -> Vec<JmesPathEntry> {
-        let Some(items) = yaml::list(v, self.subj, "jmesPath", self.errors) else {
-            return Vec::new();
-        };
-        let mut out = Vec::new();
-        for (j, item) in items.into_iter().enumerate() {
-            let at = format!("jmesPath[{j}]");
-            let map = match item {
-                Value::Mapping(m) => m,
-                Value::Null => {
-                    self.fail(
-                        &at,
-                        "is empty; expected a map with \"path\" and \"objectAlias\"",
-                    );
-                    continue;
-                }
-                other => {
-                    self.fail(
-                        &at,
-                        format!(
-                            "is a {}; expected a map with \"path\" and \"objectAlias\"",
-                            yaml::kind(&other)
-                        ),
-                    );
-                    continue;
-                }
-            };
-            let before = self.errors.len();
-            let map = yaml::known_keys(map, JMES_FIELDS, self.subj, &format!("{at}."), self.errors);
-            let Ok(raw) = serde_yaml_ng::from_value::<RawJmes>(Value::Mapping(map)) else {
-                self.fail(&at, "cannot be read");
-                continue;
-            };
-            let path = self.string(raw.path, &format!("{at}.path"));
-            let alias = self.string(raw.object_alias, &format!("{at}.objectAlias"));
-            let mode = self.mode(raw.file_permission, &format!("{at}.filePermission"));
-            if path.is_none() {
-                self.fail(
-                    &format!("{at}.path"),
-                    "is missing; give the JMESPath expression to extract, e.g. \"username\"",
-                );
-            }
-            match &alias {
-                None => self.fail(
-                    &format!("{at}.objectAlias"),
-                    "is missing; give the file name for the extracted value",
-                ),
-                Some(a) => {
-                    if let Err(e) = validate_output_path(a) {
-                        self.fail(&format!("{at}.objectAlias"), format!("{} {e}", quote(a)));
-                    }
-                }
-            }
-            if let (true, Some(path), Some(alias)) = (self.errors.len() == before, path, alias) {
-                out.push(JmesPathEntry { path, alias, mode });
-            }
-        }
-        out
-    }
-
-    fn transforms(&mut self, v: Option<Value>) -> Vec<TransformStep> {
-        let Some(items) = yaml::list(v, self.subj, "transforms", self.errors) else {
-            return Vec::new();
-        };
-        if items.len() > MAX_TRANSFORM_STEPS {
-            self.fail(
-                "transforms",
-                format!(
-                    "has {} steps; at most {MAX_TRANSFORM_STEPS} are allowed per object",
-                    items.len()
-                ),
-            );
-            return Vec::new();
-        }
-        let mut out = Vec::new();
-        for (j, item) in items.into_iter().enumerate() {
-            let at = format!("transforms[{j}]");
-            let map = match item {
-                Value::Mapping(m) => m,
-                other => {
-                    self.fail(
-                        &at,
-                        format!(
-                            "is a {}; expected a map such as {{plugin: jmespath, config: {{...}}}}",
-                            yaml::kind(&other)
-                        ),
-                    );
-                    continue;
-                }
-            };
-            let map = yaml::known_keys(map, STEP_FIELDS, self.subj, &format!("{at}."), self.errors);
-            let Ok(raw) = serde_yaml_ng::from_value::<RawStep>(Value::Mapping(map)) else {
-                self.fail(&at, "cannot be read");
-                continue;
-            };
-            let plugin = match self.string(raw.plugin, &format!("{at}.plugin")) {
-                None => {
-                    self.fail(&format!("{at}.plugin"), "is missing; name the plugin, e.g. \"jmespath\" or \"name@sha256:<digest>\"");
-                    None
-                }
-                Some(p) => values::parse_plugin_ref(&p)
-                    .map_err(|e| self.fail(&format!("{at}.plugin"), e))
-                    .ok(),
-            };
-            let config = match raw.config {
-                None | Some(Value::Null) => Some(serde_json::Value::Object(Default::default())),
-                Some(v) => serde_json::to_value(&v)
-                    .map_err(|e| {
-                        self.fail(
-                            &format!("{at}.config"),
-                            format!("cannot be expressed as JSON: {e}"),
-                        )
-                    })
-                    .ok(),
-            };
-            if let (Some(plugin), Some(config)) = (plugin, config) {
-                out.push(TransformStep { plugin, config });
-            }
-        }
-        out
-    }
 }
 
 #[cfg(test)]
@@ -563,10 +420,5 @@ mod tests {
                 "{field} missing from OBJECT_FIELDS: {err}"
             );
         }
-        assert!(
-            serde_yaml_ng::from_str::<RawJmes>("path: a\nobjectAlias: b\nfilePermission: '0600'")
-                .is_ok()
-        );
-        assert!(serde_yaml_ng::from_str::<RawStep>("plugin: a\nconfig: {}").is_ok());
     }
 }

@@ -59,7 +59,7 @@ fn parse_list(text: &str, errors: &mut Vec<ConfigError>) -> Option<Vec<Value>> {
         errors.push(empty());
         return None;
     }
-    let value: Value = match serde_yaml_ng::from_str(text) {
+    let mut value: Value = match serde_yaml_ng::from_str(text) {
         Ok(v) => v,
         Err(e) => {
             let at = e
@@ -79,6 +79,14 @@ fn parse_list(text: &str, errors: &mut Vec<ConfigError>) -> Option<Vec<Value>> {
             return None;
         }
     };
+    // YAML merge keys (`<<: *defaults`) are a common way to share fields between objects.
+    if let Err(e) = value.apply_merge() {
+        errors.push(ConfigError::new(
+            SUBJECT,
+            format!("has a bad YAML merge key (\"<<\"): {e}"),
+        ));
+        return None;
+    }
     match value {
         Value::Sequence(items) if items.is_empty() => {
             errors.push(empty());
@@ -120,11 +128,16 @@ fn parse_list(text: &str, errors: &mut Vec<ConfigError>) -> Option<Vec<Value>> {
     }
 }
 
-/// serde_yaml_ng appends " at line L column C" to messages; we say it ourselves, relative to the objects text.
-fn strip_location(message: &str) -> &str {
-    match message.find(" at line ") {
+/// serde_yaml_ng appends " at line L column C" to messages (we say it ourselves, relative to the objects text)
+/// and may prefix a path like `.[0]: `, which we spell `objects[0]: `.
+fn strip_location(message: &str) -> String {
+    let message = match message.find(" at line ") {
         Some(i) => &message[..i],
         None => message,
+    };
+    match message.strip_prefix('.') {
+        Some(rest) if rest.starts_with('[') => format!("objects{rest}"),
+        _ => message.to_string(),
     }
 }
 
@@ -193,8 +206,87 @@ mod tests {
         assert_eq!(t[1].config, serde_json::json!({}));
     }
 
+    #[test]
+    fn merge_keys_share_fields() {
+        let (specs, errors) = run(
+            "- &base\n  objectName: a\n  objectType: oos\n  objectVersion: 2\n- <<: *base\n  objectName: b\n",
+        );
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(specs[1].kind.as_str(), "oos");
+        assert_eq!(specs[1].version.as_deref(), Some("2"));
+    }
+
+    #[test]
+    fn duplicate_keys_are_a_yaml_error() {
+        let (_, errors) = run("- objectName: a\n  objectName: b\n");
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(
+            errors[0].ends_with("objects[0]: duplicate entry with key \"objectName\""),
+            "{errors:?}"
+        );
+    }
+
+    /// Arbitrary YAML trees whose keys are mostly real field names, so deep paths get exercised.
+    fn yaml_tree() -> impl Strategy<Value = Value> {
+        let words = prop::sample::select(vec![
+            "kms",
+            "oos",
+            "0600",
+            "600",
+            "../x",
+            "a/b",
+            "a",
+            "",
+            "acs:kms:cn-hangzhou:1:secret/x",
+            "jmespath@sha256:00",
+        ]);
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|n| Value::Number(n.into())),
+            any::<f64>().prop_map(|n| Value::Number(n.into())),
+            "[a-z0-9/._ -]{0,8}".prop_map(Value::String),
+            words.prop_map(|w| Value::String(w.to_string())),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            let mut keys: Vec<&str> = crate::config::OBJECT_FIELDS.to_vec();
+            keys.extend([
+                "path",
+                "objectAlias",
+                "plugin",
+                "config",
+                "filePermission",
+                "other",
+            ]);
+            let key = prop::sample::select(keys).prop_map(|k| Value::String(k.to_string()));
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Sequence),
+                prop::collection::vec((key, inner), 0..6)
+                    .prop_map(|kv| Value::Mapping(kv.into_iter().collect())),
+            ]
+        })
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// Structured input: no panic, and whatever is accepted has valid, distinct output files.
+        #[test]
+        fn accepted_trees_have_valid_distinct_outputs(items in prop::collection::vec(yaml_tree(), 0..6)) {
+            let text = serde_yaml_ng::to_string(&Value::Sequence(items)).unwrap();
+            let (specs, errors) = run(&text);
+            if errors.is_empty() {
+                let mut outputs = Vec::new();
+                for s in &specs {
+                    outputs.push(s.file_name.as_str());
+                    outputs.extend(s.jmes_path.iter().map(|j| j.alias.as_str()));
+                }
+                for o in &outputs {
+                    prop_assert!(crate::config::validate_output_path(o).is_ok(), "{o:?}");
+                }
+                prop_assert!(find_collisions(outputs.iter().map(|o| ("x", *o))).is_empty());
+            }
+        }
 
         #[test]
         fn never_panics_on_arbitrary_text(text in any::<String>()) {
