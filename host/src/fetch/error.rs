@@ -233,8 +233,18 @@ pub(super) fn parse_api_error(status: u16, retry_after: Option<Duration>, body: 
         code,
         status,
         request_id: field(["RequestId", "requestId"]),
-        message,
+        message: redact_message(message),
         retry_after,
+    }
+}
+
+/// `SignatureDoesNotMatch` answers quote the server's string-to-sign, which for V1 contains the
+/// `SecurityToken`; everything from that quote on is dropped so it can never reach an error or a log.
+fn redact_message(message: String) -> String {
+    const MARKER: &str = "string to sign is";
+    match message.to_ascii_lowercase().find(MARKER) {
+        Some(at) => format!("{} <string to sign omitted>", message[..at].trim_end()),
+        None => message,
     }
 }
 
@@ -247,4 +257,18 @@ fn excerpt(body: &[u8]) -> String {
         .take(200)
         .collect();
     cleaned.trim().to_owned()
+}
+
+#[cfg(test)]
+mod redaction_tests {
+    use super::*;
+
+    #[test]
+    fn signature_mismatch_never_echoes_the_string_to_sign() {
+        let body = br#"{"Code":"SignatureDoesNotMatch","Message":"Specified signature is not matched with our calculation. server string to sign is:POST&%2F&AccessKeyId%3DSTS.x%26SecurityToken%3DCAIS-secret-token","RequestId":"r1"}"#;
+        let e = parse_api_error(400, None, body);
+        assert!(!e.message.contains("CAIS-secret-token"), "{}", e.message);
+        assert!(!e.to_string().contains("SecurityToken"), "{e}");
+        assert!(e.message.starts_with("Specified signature is not matched"), "{}", e.message);
+    }
 }
