@@ -95,8 +95,9 @@ io_struct!(
         /// Put in front of every key (e.g. `APP_`).
         #[serde(default)]
         prefix: String,
-        /// Upper-case the keys (after flattening and prefixing).
-        #[serde(default)]
+        /// Upper-case the keys (after flattening and prefixing); on by default, as environment
+        /// variable names usually are.
+        #[serde(default = "yes")]
         uppercase: bool,
         /// Joins the keys of nested objects (`db: {host}` -> `db_host`).
         #[serde(default = "underscore")]

@@ -80,7 +80,7 @@ fn dotenv_rejects_bad_keys_all_at_once_and_arrays() {
     )
     .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidInput);
-    assert!(e.message().contains("`2fa`, `api-key`"), "{e}");
+    assert!(e.message().contains("`2FA`, `API-KEY`"), "{e}");
     let e = run(
         json!({"op": "json-to-dotenv"}),
         vec![File::new("in", r#"{"hosts": ["a"]}"#)],
@@ -348,4 +348,18 @@ fn config_errors() {
         assert_eq!(e.kind(), ErrorKind::InvalidConfig, "{cfg}");
         assert!(e.message().contains(want), "{cfg}: {e}");
     }
+}
+
+#[test]
+fn dotenv_upper_cases_by_default() {
+    let input = r#"{"username": "app", "password": "p@ss word"}"#;
+    assert_eq!(
+        one(json!({"op": "json-to-dotenv"}), input),
+        "PASSWORD=\"p@ss word\"\nUSERNAME=app\n"
+    );
+    let lower = one(
+        json!({"op": "json-to-dotenv", "uppercase": false}),
+        r#"{"k": "v"}"#,
+    );
+    assert_eq!(lower, "k=v\n");
 }
