@@ -68,13 +68,18 @@ pub fn parse_mount_request(
     let pod = attributes::pod_info(&attrs, &mut errors);
 
     // The driver reads tokens from `secrets` first, then from `attributes`; so do we.
-    let tokens = match (&secret_tokens, attrs.get(TOKENS_KEY)) {
-        (Some(t), _) => Some((t.expose_secret(), "MountRequest.secrets")),
-        (None, Some(t)) => Some((t.as_str(), "MountRequest.attributes")),
-        (None, None) => None,
-    };
-    let service_account_tokens = match tokens {
-        Some((text, _)) if text.trim().is_empty() => None,
+    // An empty value counts as absent.
+    let from_secrets = secret_tokens
+        .as_ref()
+        .map(|t| (t.expose_secret(), "MountRequest.secrets"));
+    let from_attributes = attrs
+        .get(TOKENS_KEY)
+        .map(|t| (t.as_str(), "MountRequest.attributes"));
+    let service_account_tokens = match [from_secrets, from_attributes]
+        .into_iter()
+        .flatten()
+        .find(|(text, _)| !text.trim().is_empty())
+    {
         Some((text, origin)) => tokens::parse(text, origin)
             .map_err(|e| errors.extend(e))
             .ok(),
@@ -204,6 +209,24 @@ mod tests {
         let err = parse_mount_request(&big, "", "", "").unwrap_err();
         assert_eq!(err.len(), 1);
         assert!(err.to_string().contains("at most 1048576"), "{err}");
+    }
+
+    #[test]
+    fn empty_tokens_in_secrets_fall_back_to_attributes() {
+        let a = attrs(&[
+            ("objects", "- objectName: db"),
+            (TOKENS_KEY, r#"{"a":{"token":"from-attrs"}}"#),
+        ]);
+        let s = serde_json::json!({ TOKENS_KEY: "" }).to_string();
+        let spec = parse_mount_request(&a, &s, "", "").unwrap();
+        assert_eq!(
+            spec.service_account_tokens
+                .unwrap()
+                .get("a")
+                .unwrap()
+                .token(),
+            "from-attrs"
+        );
     }
 
     #[test]

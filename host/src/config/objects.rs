@@ -217,6 +217,25 @@ mod tests {
     }
 
     #[test]
+    fn alias_bombs_and_deep_nesting_are_refused_quickly() {
+        let mut bomb = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 0..12 {
+            let prev = if i == 0 {
+                "a".to_string()
+            } else {
+                format!("l{}", i - 1)
+            };
+            bomb.push_str(&format!("l{i}: &l{i} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"));
+        }
+        let started = std::time::Instant::now();
+        let (_, errors) = run(&bomb);
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        let (_, errors) = run(&format!("{}x{}", "[".repeat(10_000), "]".repeat(10_000)));
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    }
+
+    #[test]
     fn duplicate_keys_are_a_yaml_error() {
         let (_, errors) = run("- objectName: a\n  objectName: b\n");
         assert_eq!(errors.len(), 1, "{errors:?}");
