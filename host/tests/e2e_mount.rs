@@ -181,15 +181,17 @@ async fn invalid_spc_is_rejected_before_any_backend_call() {
 #[tokio::test]
 async fn per_volume_credentials_win_over_the_providers_own() {
     // The provider's env holds a key that may only read app/db; the volume's Secret holds the full demo key.
-    let mut opts = Options::default();
-    opts.env = [
-        ("ACCESS_KEY_ID", "LTAI5tDemoReadDbOnly"),
-        ("SECRET_ACCESS_KEY", "DemoReadDbOnly-change-me"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    let env = start(opts).await;
+    let env = start(Options {
+        env: [
+            ("ACCESS_KEY_ID", "LTAI5tDemoReadDbOnly"),
+            ("SECRET_ACCESS_KEY", "DemoReadDbOnly-change-me"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect(),
+        ..Options::default()
+    })
+    .await;
     let params = [
         ("objects", "- objectName: app/api-token"),
         ("region", "cn-hangzhou"),
@@ -213,9 +215,11 @@ async fn per_volume_credentials_win_over_the_providers_own() {
 
 #[tokio::test]
 async fn a_mount_past_its_deadline_fails_with_deadline_exceeded() {
-    let mut opts = Options::default();
-    opts.mount_timeout = Duration::from_millis(300);
-    let env = start(opts).await;
+    let env = start(Options {
+        mount_timeout: Duration::from_millis(300),
+        ..Options::default()
+    })
+    .await;
     env.emulator.set_latency(Duration::from_secs(2));
     let started = std::time::Instant::now();
     let err = env

@@ -253,7 +253,6 @@ impl ProviderArgs {
             plugin_limits: Default::default(),
             reload_interval: (reload && !self.plugin_reload_interval.is_zero())
                 .then_some(self.plugin_reload_interval),
-            ..RuntimeConfig::default()
         }
     }
 }
