@@ -197,3 +197,60 @@ fn golden_cases() -> Result<()> {
     );
     Ok(())
 }
+
+/// Every SecretProviderClass shipped in `examples/` passes validation, so the examples and the parser agree.
+#[test]
+fn example_secret_provider_classes_are_valid() -> Result<()> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
+    let mut files = Vec::new();
+    let mut dirs = vec![root];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir)? {
+            let path = entry?.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file)?;
+        for doc in serde_yaml_ng::Deserializer::from_str(&text) {
+            let value = serde_yaml_ng::Value::deserialize(doc)?;
+            if value.get("kind").and_then(|k| k.as_str()) != Some("SecretProviderClass") {
+                continue;
+            }
+            let name = value
+                .get("metadata")
+                .and_then(|m| m.get("name"))
+                .and_then(|n| n.as_str())
+                .unwrap_or("?")
+                .to_string();
+            let at = format!("{} ({name})", file.display());
+            checked += 1;
+            let result =
+                provider::config::attributes_from_manifest(&serde_yaml_ng::to_string(&value)?)
+                    .and_then(|mut attrs| {
+                        attrs.insert("csi.storage.k8s.io/pod.name".into(), "web-0".into());
+                        attrs.insert("csi.storage.k8s.io/pod.namespace".into(), "default".into());
+                        attrs.insert("secretProviderClass".into(), name.clone());
+                        parse_mount_request(&serde_json::to_string(&attrs).unwrap(), "", "420", "")
+                    });
+            if let Err(e) = result {
+                failures.push(format!("{at}:\n{e}"));
+            }
+        }
+    }
+    assert!(checked > 0, "no SecretProviderClass found under examples/");
+    assert!(
+        failures.is_empty(),
+        "{} of {checked} examples rejected:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    Ok(())
+}

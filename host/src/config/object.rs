@@ -16,7 +16,7 @@ const MAX_OOS_NAME: usize = 180;
 const MAX_NAME: usize = 1024;
 
 /// The fields of an object. `deny_unknown_fields` is the backstop; [`OBJECT_FIELDS`] gives the message.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct RawObject {
     object_name: Option<Value>,
