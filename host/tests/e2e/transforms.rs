@@ -1,8 +1,6 @@
 //! Transform chains end to end: gRPC Mount → emulator → wasm plugins → files.
 
-mod common;
-
-use common::{Options, files, plugin_dir, start, text};
+use crate::common::{Options, files, plugin_dir, start, text};
 use sha2::{Digest, Sha256};
 use tonic::Code;
 

@@ -1,8 +1,6 @@
 //! Every SecretProviderClass under `examples/` is parsed and validated with the provider's own parser, and every
 //! transform step is validated by the real plugin, so the examples cannot rot.
 
-mod common;
-
 use provider::config::{attributes_from_manifest, parse_mount_request};
 use provider::transform::{PluginDir, RuntimeConfig, StepSpec, TransformRuntime};
 use std::path::{Path, PathBuf};
@@ -26,10 +24,10 @@ fn is_spc(text: &str) -> bool {
 #[tokio::test]
 async fn every_example_secret_provider_class_is_valid() {
     let mut files = Vec::new();
-    yaml_files(&common::workspace().join("examples"), &mut files);
+    yaml_files(&crate::common::workspace().join("examples"), &mut files);
     files.sort();
     let runtime = TransformRuntime::new(RuntimeConfig {
-        plugin_dirs: vec![PluginDir::builtin(common::plugin_dir())],
+        plugin_dirs: vec![PluginDir::builtin(crate::common::plugin_dir())],
         ..RuntimeConfig::default()
     })
     .unwrap();
@@ -43,7 +41,7 @@ async fn every_example_secret_provider_class_is_valid() {
         }
         checked += 1;
         let name = file
-            .strip_prefix(common::workspace())
+            .strip_prefix(crate::common::workspace())
             .unwrap()
             .display()
             .to_string();

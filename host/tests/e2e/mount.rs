@@ -1,8 +1,6 @@
 //! End to end through the provider's unix socket, with a gRPC client as the CSI driver, against the emulator.
 
-mod common;
-
-use common::{Options, files, start, text, versions};
+use crate::common::{Options, files, start, text, versions};
 use std::time::Duration;
 use tonic::Code;
 
@@ -201,8 +199,8 @@ async fn per_volume_credentials_win_over_the_providers_own() {
     assert!(denied.message().contains("Forbidden.NoPermission"));
 
     let secrets = serde_json::json!({
-        "access_key": common::DEMO_KEY_ID,
-        "Access_Secret": common::DEMO_KEY_SECRET,
+        "access_key": crate::common::DEMO_KEY_ID,
+        "Access_Secret": crate::common::DEMO_KEY_SECRET,
     })
     .to_string();
     let resp = env
