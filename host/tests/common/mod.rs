@@ -40,6 +40,12 @@ pub fn plugin_dir() -> PathBuf {
     dir
 }
 
+/// Precompiled plugins shared by all tests (the runtime checks each entry's digest before trusting it), so
+/// each test does not pay the cranelift compile again.
+pub fn plugin_cache_dir() -> PathBuf {
+    workspace().join("target/test-plugin-cache")
+}
+
 pub fn demo_seed() -> Seed {
     let path = workspace().join("examples/emulator/seed.yaml");
     Seed::from_yaml_str(&std::fs::read_to_string(&path).unwrap(), "seed.yaml").unwrap()
@@ -50,6 +56,8 @@ pub struct Env {
     pub emulator: Handle,
     pub dir: tempfile::TempDir,
     pub socket: PathBuf,
+    /// What the provider recorded (enabled, not served over HTTP).
+    pub metrics: provider::metrics::Metrics,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
 }
@@ -101,6 +109,7 @@ pub async fn start(opts: Options) -> Env {
         },
         transforms: RuntimeConfig {
             plugin_dirs: vec![PluginDir::builtin(plugin_dir())],
+            cache_dir: Some(plugin_cache_dir()),
             limits: Limits {
                 // Debug builds of the host run slower; the sandbox limits are tested on their own.
                 timeout: Duration::from_secs(2),
@@ -109,8 +118,10 @@ pub async fn start(opts: Options) -> Env {
             ..RuntimeConfig::default()
         },
         env_credentials: EnvCredentials::from_map(&env_vars),
+        metrics: provider::metrics::Metrics::new(),
     };
     let provider = Arc::new(Provider::build(settings).unwrap());
+    let metrics = provider.metrics().clone();
     let (listener, socket) = socket::bind(dir.path()).await.unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let service = ProviderService::new(provider, opts.mount_timeout);
@@ -125,6 +136,7 @@ pub async fn start(opts: Options) -> Env {
         emulator,
         dir,
         socket,
+        metrics,
         stop: Some(tx),
         server: Some(server),
     }

@@ -28,6 +28,7 @@ async fn every_example_secret_provider_class_is_valid() {
     files.sort();
     let runtime = TransformRuntime::new(RuntimeConfig {
         plugin_dirs: vec![PluginDir::builtin(crate::common::plugin_dir())],
+        cache_dir: Some(crate::common::plugin_cache_dir()),
         ..RuntimeConfig::default()
     })
     .unwrap();
