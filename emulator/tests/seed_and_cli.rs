@@ -80,6 +80,54 @@ oosParameters:
 }
 
 #[test]
+fn sts_and_ecs_seed_problems_are_all_reported() {
+    let msg = invalid(
+        r#"
+accessKeys: [{id: AK1, secret: s}]
+stsCredentialLifetimeSeconds: 0
+oidcProviders:
+  - {name: "bad/name", issuer: "", audiences: []}
+  - {name: ok, issuer: https://issuer, audiences: [sts.aliyuncs.com]}
+roles:
+  - name: r1
+    maxSessionDuration: 100
+    externalId: x
+    permissions: [""]
+    trust:
+      accessKeys: [AK1, NOPE]
+      oidcProviderArn: acs:ram::1234567890123456:oidc-provider/missing
+      oidcSubjects: ["system:serviceaccount:ns:sa"]
+  - name: r1
+    trust: {oidcProviderArn: "acs:ram::1234567890123456:oidc-provider/ok"}
+  - name: r3
+    trust: {oidcSubjects: [x]}
+ecsMetadata: {roleName: ghost, instanceId: "", credentialLifetimeSeconds: 0, region: "a:b"}
+"#,
+    );
+    for expected in [
+        "stsCredentialLifetimeSeconds: 0 is out of range; allowed 1 to 43200",
+        "oidcProviders[0] (name \"bad/name\").name: must be 1 to 64 characters",
+        "oidcProviders[0] (name \"bad/name\").issuer: must not be empty",
+        "oidcProviders[0] (name \"bad/name\").audiences: list at least one",
+        "roles[0] (name \"r1\").maxSessionDuration: 100 is out of range; allowed 3600 to 43200",
+        "roles[0] (name \"r1\").externalId: must be 2 to 1224 characters",
+        "roles[0] (name \"r1\").permissions[0]: empty pattern",
+        "roles[0] (name \"r1\").trust.accessKeys[1]: \"NOPE\" is not one of accessKeys[].id",
+        "roles[0] (name \"r1\").trust.oidcProviderArn: \"acs:ram::1234567890123456:oidc-provider/missing\" does not name a provider",
+        "roles[1] (name \"r1\").name: duplicate role name",
+        "roles[1] (name \"r1\").trust.oidcSubjects: list the subjects",
+        "roles[2] (name \"r3\").trust.oidcProviderArn: required when oidcSubjects is set",
+        "ecsMetadata.roleName: \"ghost\" is not one of roles[].name",
+        "ecsMetadata.instanceId: must not be empty",
+        "ecsMetadata.credentialLifetimeSeconds: 0 is out of range",
+        "ecsMetadata.region: \"a:b\" is not allowed",
+    ] {
+        assert!(msg.contains(expected), "missing {expected:?} in:\n{msg}");
+    }
+    assert!(msg.starts_with("seed test.yaml has 16 error(s)"), "{msg}");
+}
+
+#[test]
 fn unknown_fields_and_bad_enums_name_the_field_and_the_allowed_values() {
     let msg = invalid("kmsSecrets:\n  - name: a\n    versions: []\n    secretTyp: Rds\n");
     assert!(msg.contains("unknown field `secretTyp`"), "{msg}");

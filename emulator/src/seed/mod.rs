@@ -62,6 +62,107 @@ pub struct Seed {
     /// OOS plain (`String`/`StringList`) parameters, served by `GetParameter`.
     #[serde(default)]
     pub oos_parameters: Vec<OosPlainParameterSeed>,
+    /// RAM roles that STS `AssumeRole`/`AssumeRoleWithOIDC` and the ECS metadata server hand out.
+    #[serde(default)]
+    pub roles: Vec<RoleSeed>,
+    /// OIDC identity providers (ACK RRSA) that `AssumeRoleWithOIDC` accepts tokens from.
+    #[serde(default)]
+    pub oidc_providers: Vec<OidcProviderSeed>,
+    /// ECS instance metadata served under `/latest/`; absent means every metadata path is 404.
+    #[serde(default)]
+    pub ecs_metadata: Option<EcsMetadataSeed>,
+    /// Emulator-only knob: lifetime of every STS credential, overriding `DurationSeconds`
+    /// and its 900 s minimum, so refresh/expiry tests take seconds instead of 15 minutes.
+    #[serde(default)]
+    pub sts_credential_lifetime_seconds: Option<u64>,
+}
+
+/// A RAM role; its ARN is `acs:ram::<accountId>:role/<name>`.
+#[derive(Deserialize, Clone, Debug)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RoleSeed {
+    pub name: String,
+    /// Longest session `DurationSeconds` may ask for (3600–43200, default 3600).
+    #[serde(default = "default_max_session")]
+    pub max_session_duration: u64,
+    /// Secrets/parameters the role's temporary credentials may read, like an access key's
+    /// `permissions` (absent = all, `[]` = none).
+    #[serde(default)]
+    pub permissions: Option<Vec<String>>,
+    /// Who may assume the role.
+    #[serde(default)]
+    pub trust: TrustSeed,
+    /// When set, `AssumeRole` must send exactly this `ExternalId`.
+    #[serde(default)]
+    pub external_id: Option<String>,
+}
+
+fn default_max_session() -> u64 {
+    3600
+}
+
+/// A role's trust policy, reduced to what the emulator checks.
+#[derive(Deserialize, Clone, Debug, Default)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct TrustSeed {
+    /// Access key ids allowed to call `AssumeRole` for this role.
+    #[serde(default)]
+    pub access_keys: Vec<String>,
+    /// `acs:ram::<accountId>:oidc-provider/<name>` whose tokens may assume the role.
+    #[serde(default)]
+    pub oidc_provider_arn: Option<String>,
+    /// Token subjects (`system:serviceaccount:<ns>:<sa>`; `*`/`?` globs allowed).
+    #[serde(default)]
+    pub oidc_subjects: Vec<String>,
+}
+
+/// An OIDC provider; its ARN is `acs:ram::<accountId>:oidc-provider/<name>`.
+#[derive(Deserialize, Clone, Debug)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct OidcProviderSeed {
+    pub name: String,
+    /// Required `iss` claim.
+    pub issuer: String,
+    /// Accepted `aud` values (client ids), e.g. `sts.aliyuncs.com`.
+    pub audiences: Vec<String>,
+}
+
+/// What the ECS metadata server reports about "this instance".
+#[derive(Deserialize, Clone, Debug)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct EcsMetadataSeed {
+    /// The instance's RAM role; must be one of `roles` (its permissions apply).
+    pub role_name: String,
+    /// `region-id`; defaults to the seed's `region`.
+    #[serde(default)]
+    pub region: Option<String>,
+    #[serde(default = "default_instance_id")]
+    pub instance_id: String,
+    /// Lifetime of the role credentials handed out (default 21600 s, as ECS does).
+    #[serde(default = "default_ecs_lifetime")]
+    pub credential_lifetime_seconds: u64,
+    /// Hardened mode: every GET must carry a token from `PUT /latest/api/token`.
+    #[serde(default)]
+    pub require_token: bool,
+}
+
+fn default_instance_id() -> String {
+    "i-emulator0000000001".to_owned()
+}
+fn default_ecs_lifetime() -> u64 {
+    21600
+}
+
+impl Seed {
+    /// `acs:ram::<account>:role/<name>`.
+    pub fn role_arn(&self, name: &str) -> String {
+        format!("acs:ram::{}:role/{name}", self.account_id)
+    }
+
+    /// `acs:ram::<account>:oidc-provider/<name>`.
+    pub fn oidc_provider_arn(&self, name: &str) -> String {
+        format!("acs:ram::{}:oidc-provider/{name}", self.account_id)
+    }
 }
 
 fn default_account() -> String {
@@ -257,6 +358,13 @@ impl fmt::Debug for Seed {
             .field("kms_secrets", &self.kms_secrets)
             .field("oos_secret_parameters", &self.oos_secret_parameters)
             .field("oos_parameters", &self.oos_parameters)
+            .field("roles", &self.roles)
+            .field("oidc_providers", &self.oidc_providers)
+            .field("ecs_metadata", &self.ecs_metadata)
+            .field(
+                "sts_credential_lifetime_seconds",
+                &self.sts_credential_lifetime_seconds,
+            )
             .finish()
     }
 }

@@ -20,7 +20,142 @@ pub(super) fn problems(seed: &Seed) -> Vec<String> {
     access_keys(seed, &mut out);
     kms_secrets(seed, &mut out);
     oos_parameters(seed, &mut out);
+    oidc_providers(seed, &mut out);
+    roles(seed, &mut out);
+    ecs_metadata(seed, &mut out);
+    if let Some(n) = seed.sts_credential_lifetime_seconds
+        && !(1..=MAX_SESSION).contains(&n)
+    {
+        out.push(format!(
+            "stsCredentialLifetimeSeconds: {n} is out of range; allowed 1 to {MAX_SESSION} seconds"
+        ));
+    }
     out
+}
+
+/// Longest STS session RAM allows (12 h).
+const MAX_SESSION: u64 = 43200;
+/// Longest ECS metadata token / credential lifetime (6 h).
+const MAX_ECS_LIFETIME: u64 = 21600;
+
+/// RAM role and OIDC provider names: 1–64 of `A-Za-z0-9.-`.
+fn ram_name_ok(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+}
+
+fn oidc_providers(seed: &Seed, out: &mut Vec<String>) {
+    let mut seen = HashSet::new();
+    for (i, p) in seed.oidc_providers.iter().enumerate() {
+        let at = format!("oidcProviders[{i}] (name {:?})", p.name);
+        if !ram_name_ok(&p.name) {
+            out.push(format!(
+                "{at}.name: must be 1 to 64 characters of A-Z a-z 0-9 . -"
+            ));
+        } else if !seen.insert(p.name.as_str()) {
+            out.push(format!("{at}.name: duplicate OIDC provider name"));
+        }
+        if p.issuer.trim().is_empty() {
+            out.push(format!(
+                "{at}.issuer: must not be empty; it is compared with the token's iss claim"
+            ));
+        }
+        if p.audiences.is_empty() || p.audiences.iter().any(|a| a.is_empty()) {
+            out.push(format!(
+                "{at}.audiences: list at least one non-empty audience (e.g. sts.aliyuncs.com)"
+            ));
+        }
+    }
+}
+
+fn roles(seed: &Seed, out: &mut Vec<String>) {
+    let mut seen = HashSet::new();
+    let keys: HashSet<&str> = seed.access_keys.iter().map(|k| k.id.as_str()).collect();
+    let providers: HashSet<String> = seed
+        .oidc_providers
+        .iter()
+        .map(|p| seed.oidc_provider_arn(&p.name))
+        .collect();
+    for (i, role) in seed.roles.iter().enumerate() {
+        let at = format!("roles[{i}] (name {:?})", role.name);
+        if !ram_name_ok(&role.name) {
+            out.push(format!(
+                "{at}.name: must be 1 to 64 characters of A-Z a-z 0-9 . - (the ARN is acs:ram::<accountId>:role/<name>)"
+            ));
+        } else if !seen.insert(role.name.as_str()) {
+            out.push(format!("{at}.name: duplicate role name"));
+        }
+        if !(3600..=MAX_SESSION).contains(&role.max_session_duration) {
+            out.push(format!(
+                "{at}.maxSessionDuration: {} is out of range; allowed 3600 to {MAX_SESSION} seconds",
+                role.max_session_duration
+            ));
+        }
+        for (j, p) in role.permissions.iter().flatten().enumerate() {
+            if p.is_empty() {
+                out.push(format!(
+                    "{at}.permissions[{j}]: empty pattern; use an exact name or a glob with '*'/'?'"
+                ));
+            }
+        }
+        if let Some(e) = &role.external_id
+            && !(2..=1224).contains(&e.chars().count())
+        {
+            out.push(format!("{at}.externalId: must be 2 to 1224 characters"));
+        }
+        let trust = &role.trust;
+        for (j, k) in trust.access_keys.iter().enumerate() {
+            if !keys.contains(k.as_str()) {
+                out.push(format!(
+                    "{at}.trust.accessKeys[{j}]: {k:?} is not one of accessKeys[].id"
+                ));
+            }
+        }
+        match &trust.oidc_provider_arn {
+            Some(arn) if !providers.contains(arn) => out.push(format!(
+                "{at}.trust.oidcProviderArn: {arn:?} does not name a provider in oidcProviders; expected acs:ram::{}:oidc-provider/<name>",
+                seed.account_id
+            )),
+            Some(_) if trust.oidc_subjects.is_empty() => out.push(format!(
+                "{at}.trust.oidcSubjects: list the subjects (system:serviceaccount:<ns>:<sa>) the provider's tokens may carry"
+            )),
+            None if !trust.oidc_subjects.is_empty() => out.push(format!(
+                "{at}.trust.oidcProviderArn: required when oidcSubjects is set"
+            )),
+            _ => {}
+        }
+        for (j, s) in trust.oidc_subjects.iter().enumerate() {
+            if s.is_empty() {
+                out.push(format!("{at}.trust.oidcSubjects[{j}]: must not be empty"));
+            }
+        }
+    }
+}
+
+fn ecs_metadata(seed: &Seed, out: &mut Vec<String>) {
+    let Some(ecs) = &seed.ecs_metadata else {
+        return;
+    };
+    if !seed.roles.iter().any(|r| r.name == ecs.role_name) {
+        out.push(format!(
+            "ecsMetadata.roleName: {:?} is not one of roles[].name (the instance role's permissions come from there)",
+            ecs.role_name
+        ));
+    }
+    if let Some(r) = &ecs.region {
+        check_arn_part(out, "ecsMetadata.region", r);
+    }
+    if ecs.instance_id.trim().is_empty() {
+        out.push("ecsMetadata.instanceId: must not be empty".to_owned());
+    }
+    if !(1..=MAX_ECS_LIFETIME).contains(&ecs.credential_lifetime_seconds) {
+        out.push(format!(
+            "ecsMetadata.credentialLifetimeSeconds: {} is out of range; allowed 1 to {MAX_ECS_LIFETIME} seconds",
+            ecs.credential_lifetime_seconds
+        ));
+    }
 }
 
 fn check_arn_part(out: &mut Vec<String>, field: &str, value: &str) {
