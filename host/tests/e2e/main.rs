@@ -4,6 +4,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod cli;
 mod examples;
 mod mount;
 mod serve_process;

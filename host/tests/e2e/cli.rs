@@ -1,0 +1,146 @@
+//! The `plugin` and `mount` commands, run as a user would run them.
+
+use std::process::Command;
+
+fn cli() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_csi-provider-alibabacloud"));
+    cmd.env_clear();
+    cmd
+}
+
+fn run(cmd: &mut Command) -> (bool, String, String) {
+    let out = cmd.output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn plugin_check_reports_info_digest_and_imports() {
+    let wasm = crate::common::plugin_dir().join("jmespath.wasm");
+    let (ok, stdout, stderr) = run(cli().args(["plugin", "check"]).arg(&wasm));
+    assert!(ok, "{stderr}");
+    let digest = {
+        use sha2::{Digest, Sha256};
+        hex::encode(Sha256::digest(std::fs::read(&wasm).unwrap()))
+    };
+    assert!(stdout.contains(&digest), "{stdout}");
+    assert!(stdout.contains("jmespath"), "{stdout}");
+    assert!(
+        stdout.contains("alibabacloud:secrets-transform/log"),
+        "imports listed: {stdout}"
+    );
+}
+
+#[test]
+fn plugin_check_rejects_what_is_not_a_plugin() {
+    let dir = tempfile::tempdir().unwrap();
+    let bogus = dir.path().join("bogus.wasm");
+    std::fs::write(&bogus, b"\0asm not really").unwrap();
+    let (ok, _, stderr) = run(cli().args(["plugin", "check"]).arg(&bogus));
+    assert!(!ok);
+    assert!(stderr.contains("bogus.wasm"), "{stderr}");
+}
+
+#[test]
+fn plugin_run_transforms_files_like_a_mount() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("db.json");
+    std::fs::write(&input, r#"{"username":"app","port":5432}"#).unwrap();
+    let out = dir.path().join("out");
+    let (ok, stdout, stderr) = run(cli()
+        .args([
+            "plugin",
+            "run",
+            "jmespath",
+            "--config",
+            "{files: {user: username, port: port}}",
+        ])
+        .arg("--input")
+        .arg(&input)
+        .arg("--output-dir")
+        .arg(&out)
+        .arg("--plugin-dir")
+        .arg(crate::common::plugin_dir()));
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("user"), "{stdout}");
+    assert_eq!(std::fs::read_to_string(out.join("user")).unwrap(), "app");
+    assert_eq!(std::fs::read_to_string(out.join("port")).unwrap(), "5432");
+
+    // A bad config is reported with the plugin's own message, and nothing is written.
+    let out2 = dir.path().join("out2");
+    let (ok, _, stderr) = run(cli()
+        .args([
+            "plugin",
+            "run",
+            "jmespath",
+            "--config",
+            "{files: {user: 'a[['}}",
+        ])
+        .arg("--input")
+        .arg(&input)
+        .arg("--output-dir")
+        .arg(&out2)
+        .arg("--plugin-dir")
+        .arg(crate::common::plugin_dir()));
+    assert!(!ok);
+    assert!(
+        stderr.contains("jmespath") && stderr.contains("invalid config"),
+        "{stderr}"
+    );
+    assert!(!out2.exists());
+}
+
+#[tokio::test]
+async fn mount_command_writes_the_same_files_as_a_grpc_mount() {
+    let emulator = acs_emulator::start(acs_emulator::EmulatorConfig {
+        seed: crate::common::demo_seed(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("mnt");
+    let spc = crate::common::workspace().join("examples/demo/secretproviderclass.yaml");
+    let url = emulator.base_url();
+    let mut cmd = cli();
+    cmd.args(["mount", "--spc"])
+        .arg(&spc)
+        .arg("--target")
+        .arg(&target)
+        .args(["--kms-endpoint", &url, "--oos-endpoint", &url])
+        .arg("--plugin-dir")
+        .arg(crate::common::plugin_dir())
+        .env("ACCESS_KEY_ID", crate::common::DEMO_KEY_ID)
+        .env("SECRET_ACCESS_KEY", crate::common::DEMO_KEY_SECRET);
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(target.join("database-url")).unwrap(),
+        "postgresql://app:demo-pass-v2@db.demo.internal:5432/app"
+    );
+    assert_eq!(
+        std::fs::read(target.join("tls.key.bin")).unwrap(),
+        b"\x00\x01\x02\xff\xfedemo"
+    );
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(target.join("db-previous.json"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !stdout.contains("demo-pass"),
+        "contents are not printed without --show-contents"
+    );
+    assert!(
+        !stderr.contains("demo-pass") && !stderr.contains(crate::common::DEMO_KEY_SECRET),
+        "{stderr}"
+    );
+}
