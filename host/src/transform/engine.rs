@@ -7,7 +7,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use wasmtime::component::{HasSelf, Linker};
-use wasmtime::{Config, Engine};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use super::bindings::TransformPlugin;
 use super::cache::DiskCache;
@@ -16,6 +16,9 @@ use super::host_impl::HostState;
 
 /// Epoch tick. Deadlines are rounded up to whole ticks, so a 100 ms budget ends 100–102 ms in.
 pub(crate) const TICK: Duration = Duration::from_millis(1);
+
+/// Concurrent guest calls the pooling allocator has slots for (when enabled).
+const POOL_INSTANCES: u32 = 256;
 
 /// Engine, linker and ticker shared by every plugin of a runtime.
 pub(crate) struct EngineHandle {
@@ -28,10 +31,24 @@ pub(crate) struct EngineHandle {
 
 impl EngineHandle {
     /// Builds the engine. `cache_dir` enables the on-disk cache of compiled code.
-    pub(crate) fn new(cache_dir: Option<&Path>) -> Result<Self, TransformError> {
+    /// `pooling_max_memory`: use the pooling allocator with slots of that many bytes.
+    pub(crate) fn new(
+        cache_dir: Option<&Path>,
+        pooling_max_memory: Option<usize>,
+    ) -> Result<Self, TransformError> {
         let mut config = Config::new();
         config.wasm_component_model(true);
         config.epoch_interruption(true);
+        if let Some(max_memory) = pooling_max_memory {
+            let mut pool = PoolingAllocationConfig::new();
+            pool.total_component_instances(POOL_INSTANCES)
+                .total_core_instances(POOL_INSTANCES * 4)
+                .total_memories(POOL_INSTANCES * 2)
+                .total_tables(POOL_INSTANCES * 4)
+                .total_stacks(POOL_INSTANCES)
+                .max_memory_size(max_memory);
+            config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        }
         let disk_cache = cache_dir.map(DiskCache::open).transpose()?;
         if let Some(cache) = &disk_cache {
             config.cache(Some(cache.wasmtime_cache().clone()));
@@ -88,4 +105,18 @@ fn spawn_ticker(engine: Engine, stop: Arc<AtomicBool>) -> Result<JoinHandle<()>,
             }
         })
         .map_err(|e| TransformError::Engine(format!("cannot start the epoch thread: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deadline_covers_the_whole_budget() {
+        assert_eq!(
+            EngineHandle::deadline_ticks(Duration::from_millis(100)),
+            101
+        );
+        assert_eq!(EngineHandle::deadline_ticks(Duration::from_micros(1500)), 3);
+    }
 }

@@ -157,7 +157,7 @@ fn load_one(path: &Path, limits: &Limits) -> Result<(EngineHandle, LoadedPlugin)
         })?
         .to_owned();
     let bytes = std::fs::read(path).map_err(|e| load_err(format!("cannot read it: {e}")))?;
-    let engine = EngineHandle::new(None)?;
+    let engine = EngineHandle::new(None, None)?;
     let source = Source {
         name: &name,
         path,

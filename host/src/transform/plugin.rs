@@ -191,6 +191,14 @@ impl LoadedPlugin {
                 limit: self.limits.memory_bytes,
             };
         }
+        if err
+            .downcast_ref::<wasmtime::PoolConcurrencyLimitError>()
+            .is_some()
+        {
+            return StepErrorKind::Host(
+                "too many plugin calls at once (the pooling allocator's 256 slots are in use); retry later".into(),
+            );
+        }
         match err.downcast_ref::<Trap>() {
             Some(Trap::Interrupt) => StepErrorKind::Timeout {
                 limit: self.limits.timeout,
