@@ -14,7 +14,6 @@ pub fn parse_timestamp(s: &str) -> Option<OffsetDateTime> {
 }
 
 /// Format a timestamp the way POP responses and signers do.
-#[cfg(test)]
 pub fn format_timestamp(t: OffsetDateTime) -> String {
     t.to_offset(time::UtcOffset::UTC)
         .format(FORMAT)

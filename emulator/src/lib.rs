@@ -10,12 +10,15 @@ mod clock;
 mod error;
 mod faults;
 mod glob;
+pub mod jwt;
+mod metadata;
 mod products;
 mod request;
 pub mod seed;
 mod server;
 mod stats;
 mod store;
+mod temp_keys;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -72,6 +75,7 @@ pub async fn start(config: EmulatorConfig) -> anyhow::Result<Handle> {
         stats: stats::Stats::default(),
         faults: faults::Faults::default(),
         latency_us: AtomicU64::new(0),
+        metadata: metadata::MetadataState::default(),
     });
     shared.set_latency(config.latency);
     let (stop, stopped) = oneshot::channel::<()>();
@@ -113,8 +117,20 @@ impl Handle {
         self.shared.stats.calls_for(action, resource)
     }
 
+    /// Resets the per-Action counters and [`Handle::metadata_calls`].
     pub fn reset_calls(&self) {
         self.shared.stats.reset();
+        self.shared.metadata.reset_calls();
+    }
+
+    /// Requests to the ECS metadata server (`/latest/…`, any path, including failed ones).
+    pub fn metadata_calls(&self) -> usize {
+        self.shared.metadata.calls()
+    }
+
+    /// While `down`, every metadata request answers HTTP 500 (for stale-credential tests).
+    pub fn set_metadata_down(&self, down: bool) {
+        self.shared.metadata.set_down(down);
     }
 
     /// Delay every following call by `latency`.

@@ -1,4 +1,5 @@
-//! The HTTP front: one POP endpoint (`/`, any method) for every product.
+//! The HTTP front: one POP endpoint (`/`, any method) for every product, plus the ECS
+//! metadata paths under `/latest/` ([`crate::metadata`]).
 //!
 //! Order per call: decode → count → latency → injected fault → product/action lookup →
 //! authenticate → handler. Logs name the action, key id, resource and outcome, never
@@ -33,6 +34,8 @@ pub struct Shared {
     pub faults: Faults,
     /// Added delay per call, in microseconds.
     pub latency_us: AtomicU64,
+    /// ECS instance metadata server state.
+    pub metadata: crate::metadata::MetadataState,
 }
 
 impl Shared {
@@ -53,6 +56,7 @@ impl Shared {
 pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/", any(pop))
+        .merge(crate::metadata::router())
         .fallback(not_found)
         .with_state(shared)
 }
@@ -143,7 +147,7 @@ fn handle(
                 StatusCode::BAD_REQUEST,
                 "InvalidVersion",
                 format!(
-                    "Specified parameter Version {v:?} is not valid; emulated versions are 2016-01-20 (KMS) and 2019-06-01 (OOS)."
+                    "Specified parameter Version {v:?} is not valid; emulated versions are 2016-01-20 (KMS), 2019-06-01 (OOS) and 2015-04-01 (STS)."
                 ),
             ));
         }
@@ -153,7 +157,11 @@ fn handle(
         return Err(unknown_action(action));
     }
     let store = shared.store();
-    let caller = authenticate(req, &store, &shared.replay, OffsetDateTime::now_utc())?;
+    let now = OffsetDateTime::now_utc();
+    if product.is_anonymous(action) {
+        return product.handle_anonymous(action, req, &store, now);
+    }
+    let caller = authenticate(req, &store, &shared.replay, now)?;
     *key_id = Some(caller.access_key_id.clone());
-    product.handle(action, req, &caller, &store)
+    product.handle(action, req, &caller, &store, now)
 }

@@ -2,10 +2,13 @@
 
 use std::collections::HashMap;
 
+use time::OffsetDateTime;
+
 use crate::seed::{
-    AccessKeySeed, KmsSecretSeed, KmsVersionSeed, OosParameterSeed, OosPlainParameterSeed,
-    SecretDataType, SecretType, Seed,
+    AccessKeySeed, EcsMetadataSeed, KmsSecretSeed, KmsVersionSeed, OidcProviderSeed,
+    OosParameterSeed, OosPlainParameterSeed, RoleSeed, SecretDataType, SecretType, Seed,
 };
+use crate::temp_keys::TempKeys;
 
 /// Why a runtime update (rotation in a test) was refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -26,6 +29,19 @@ pub struct Store {
     secrets: HashMap<String, KmsSecretSeed>,
     secret_params: HashMap<String, OosParameterSeed>,
     plain_params: HashMap<String, OosPlainParameterSeed>,
+    roles: HashMap<String, RoleSeed>,
+    oidc_providers: HashMap<String, OidcProviderSeed>,
+    pub ecs: Option<EcsMetadataSeed>,
+    /// Emulator knob: fixed lifetime of STS credentials (see the seed docs).
+    pub sts_lifetime: Option<u64>,
+    /// Keys issued at run time (interior mutability: issuing needs only a read lock).
+    pub temp: TempKeys,
+}
+
+/// An access key found by id: seeded keys never expire, issued ones do.
+pub struct KeyEntry {
+    pub key: AccessKeySeed,
+    pub expires: Option<OffsetDateTime>,
 }
 
 impl Store {
@@ -35,13 +51,43 @@ impl Store {
             secrets: by_name(seed.kms_secrets, |s| &s.name),
             secret_params: by_name(seed.oos_secret_parameters, |p| &p.name),
             plain_params: by_name(seed.oos_parameters, |p| &p.name),
+            roles: by_name(seed.roles, |r| &r.name),
+            oidc_providers: by_name(seed.oidc_providers, |p| &p.name),
+            ecs: seed.ecs_metadata,
+            sts_lifetime: seed.sts_credential_lifetime_seconds,
+            temp: TempKeys::default(),
             account_id: seed.account_id,
             region: seed.region,
         }
     }
 
-    pub fn access_key(&self, id: &str) -> Option<&AccessKeySeed> {
-        self.keys.get(id)
+    pub fn access_key(&self, id: &str) -> Option<KeyEntry> {
+        match self.keys.get(id) {
+            Some(key) => Some(KeyEntry {
+                key: key.clone(),
+                expires: None,
+            }),
+            None => self.temp.get(id).map(|(key, exp)| KeyEntry {
+                key,
+                expires: Some(exp),
+            }),
+        }
+    }
+
+    /// A role by ARN `acs:ram::<this account>:role/<name>`.
+    pub fn role_by_arn(&self, arn: &str) -> Option<&RoleSeed> {
+        let name = arn.strip_prefix(&format!("acs:ram::{}:role/", self.account_id))?;
+        self.roles.get(name)
+    }
+
+    pub fn role(&self, name: &str) -> Option<&RoleSeed> {
+        self.roles.get(name)
+    }
+
+    /// An OIDC provider by ARN `acs:ram::<this account>:oidc-provider/<name>`.
+    pub fn oidc_provider_by_arn(&self, arn: &str) -> Option<&OidcProviderSeed> {
+        let name = arn.strip_prefix(&format!("acs:ram::{}:oidc-provider/", self.account_id))?;
+        self.oidc_providers.get(name)
     }
 
     /// Turn a `SecretName` (plain name or `acs:kms:<region>:<account>:secret/<name>`) into a

@@ -16,7 +16,7 @@ use time::OffsetDateTime;
 use crate::error::ApiError;
 use crate::request::PopRequest;
 use crate::seed::AccessKeySeed;
-use crate::store::Store;
+use crate::store::{KeyEntry, Store};
 
 /// An authenticated caller and what it may read.
 pub struct Caller {
@@ -54,7 +54,7 @@ pub fn authenticate(
     }
 }
 
-fn lookup_key<'a>(store: &'a Store, id: &str) -> Result<&'a AccessKeySeed, ApiError> {
+fn lookup_key(store: &Store, id: &str) -> Result<KeyEntry, ApiError> {
     store.access_key(id).ok_or_else(|| {
         ApiError::new(
             StatusCode::NOT_FOUND,
@@ -86,6 +86,18 @@ fn check_security_token(key: &AccessKeySeed, presented: Option<&str>) -> Result<
         (None, Some(_)) => Err(mismatch(
             "a security token was sent with a permanent access key",
         )),
+    }
+}
+
+/// Issued (STS/ECS) keys stop working at their expiration.
+fn check_expiry(entry: &KeyEntry, now: OffsetDateTime) -> Result<(), ApiError> {
+    match entry.expires {
+        Some(exp) if exp <= now => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidSecurityToken.Expired",
+            "Specified SecurityToken is expired.",
+        )),
+        _ => Ok(()),
     }
 }
 

@@ -2,7 +2,9 @@
 
 use time::OffsetDateTime;
 
-use super::{Caller, ReplayGuard, check_security_token, constant_time_eq, lookup_key};
+use super::{
+    Caller, ReplayGuard, check_expiry, check_security_token, constant_time_eq, lookup_key,
+};
 use crate::error::ApiError;
 use crate::request::PopRequest;
 use crate::store::Store;
@@ -45,7 +47,8 @@ pub(super) fn verify(
         .non_empty_param("SignatureNonce")
         .ok_or_else(|| ApiError::missing_parameter("SignatureNonce"))?;
 
-    let key = lookup_key(store, key_id)?;
+    let entry = lookup_key(store, key_id)?;
+    let key = &entry.key;
     replay.check_timestamp("Timestamp", timestamp, now)?;
 
     // Every param but Signature, empty values included (the core SDK signs `SignatureType=`).
@@ -59,6 +62,7 @@ pub(super) fn verify(
         return Err(ApiError::signature_mismatch(&string_to_sign));
     }
     check_security_token(key, req.param("SecurityToken"))?;
+    check_expiry(&entry, now)?;
     replay.use_nonce(key_id, nonce, now)?;
     Ok(Caller::from_key(key))
 }

@@ -2,7 +2,9 @@
 
 use time::OffsetDateTime;
 
-use super::{Caller, ReplayGuard, check_security_token, constant_time_eq, lookup_key};
+use super::{
+    Caller, ReplayGuard, check_expiry, check_security_token, constant_time_eq, lookup_key,
+};
 use crate::error::ApiError;
 use crate::request::PopRequest;
 use crate::store::Store;
@@ -35,7 +37,8 @@ pub(super) fn verify(
         .header("x-acs-content-sha256")
         .ok_or_else(|| ApiError::missing_parameter("x-acs-content-sha256"))?;
 
-    let key = lookup_key(store, &auth.credential)?;
+    let entry = lookup_key(store, &auth.credential)?;
+    let key = &entry.key;
     replay.check_timestamp("x-acs-date", date, now)?;
     if !content_sha.eq_ignore_ascii_case(&acs_sign::hex_sha256(&req.body)) {
         return Err(ApiError::incomplete_signature(
@@ -76,6 +79,7 @@ pub(super) fn verify(
         return Err(ApiError::signature_mismatch(&string_to_sign));
     }
     check_security_token(key, req.header("x-acs-security-token"))?;
+    check_expiry(&entry, now)?;
     replay.use_nonce(&auth.credential, nonce, now)?;
     Ok(Caller::from_key(key))
 }

@@ -1,13 +1,14 @@
 //! Products served on the one POP endpoint, chosen by API `Version`.
 //!
-//! This is the seam for later products: STS (`2015-04-01`: AssumeRole, AssumeRoleWithOIDC)
-//! becomes one more [`Product`] variant and module. ECS instance metadata is not POP and
-//! will be a separate router under `/latest/` in `server.rs`.
+//! KMS `2016-01-20`, OOS `2019-06-01` and STS `2015-04-01`. ECS instance metadata is not
+//! POP and lives in [`crate::metadata`].
 
 mod kms;
 mod oos;
+mod sts;
 
 use serde_json::Value;
+use time::OffsetDateTime;
 
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -22,6 +23,7 @@ pub const DEFAULT_CREATED: &str = "2024-05-06T07:08:09Z";
 pub enum Product {
     Kms,
     Oos,
+    Sts,
 }
 
 impl Product {
@@ -29,6 +31,7 @@ impl Product {
         match version {
             "2016-01-20" => Some(Self::Kms),
             "2019-06-01" => Some(Self::Oos),
+            "2015-04-01" => Some(Self::Sts),
             _ => None,
         }
     }
@@ -38,6 +41,7 @@ impl Product {
         let p = match self {
             Self::Kms => "kms",
             Self::Oos => "oos",
+            Self::Sts => "sts",
         };
         format!("{p}.{region}.aliyuncs.com")
     }
@@ -47,6 +51,26 @@ impl Product {
         match self {
             Self::Kms => action == "GetSecretValue",
             Self::Oos => matches!(action, "GetSecretParameter" | "GetParameter"),
+            Self::Sts => matches!(action, "AssumeRole" | "AssumeRoleWithOIDC"),
+        }
+    }
+
+    /// Actions called without any credential (no signature is checked).
+    pub fn is_anonymous(self, action: &str) -> bool {
+        self == Self::Sts && action == "AssumeRoleWithOIDC"
+    }
+
+    /// Run an anonymous call (see [`Product::is_anonymous`]).
+    pub fn handle_anonymous(
+        self,
+        action: &str,
+        req: &PopRequest,
+        store: &Store,
+        now: OffsetDateTime,
+    ) -> Result<Value, ApiError> {
+        match (self, action) {
+            (Self::Sts, "AssumeRoleWithOIDC") => sts::assume_role_with_oidc(req, store, now),
+            _ => Err(unknown_action(action)),
         }
     }
 
@@ -57,8 +81,10 @@ impl Product {
         req: &PopRequest,
         caller: &Caller,
         store: &Store,
+        now: OffsetDateTime,
     ) -> Result<Value, ApiError> {
         match (self, action) {
+            (Self::Sts, "AssumeRole") => sts::assume_role(req, caller, store, now),
             (Self::Kms, "GetSecretValue") => kms::get_secret_value(req, caller, store),
             (Self::Oos, "GetSecretParameter") => oos::get_secret_parameter(req, caller, store),
             (Self::Oos, "GetParameter") => oos::get_parameter(req, caller, store),

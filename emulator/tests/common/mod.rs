@@ -286,3 +286,59 @@ pub async fn send_v3(emu: &Handle, key: &Key, req: &Req) -> Resp {
     let headers = v3_headers(emu, key, key.secret, req);
     post(emu, &req.query, &req.form, &headers).await
 }
+
+/// Start the emulator with the fixture seed text changed by `edit` (e.g. extra knobs).
+pub async fn emulator_with(edit: impl FnOnce(String) -> String) -> Handle {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/seed.yaml");
+    let text = edit(std::fs::read_to_string(path).unwrap());
+    acs_emulator::start(EmulatorConfig {
+        seed: Seed::from_yaml_str(&text, "edited fixture").expect("edited seed is valid"),
+        ..Default::default()
+    })
+    .await
+    .expect("emulator starts")
+}
+
+/// A Key from an STS `Credentials` (or ECS metadata) JSON object; leaked, tests are short.
+pub fn issued_key(creds: &Value) -> Key {
+    let s = |k: &str| -> &'static str {
+        Box::leak(
+            creds[k]
+                .as_str()
+                .unwrap_or_else(|| panic!("{k} in {creds}"))
+                .to_owned()
+                .into_boxed_str(),
+        )
+    };
+    Key {
+        id: s("AccessKeyId"),
+        secret: s("AccessKeySecret"),
+        token: Some(s("SecurityToken")),
+    }
+}
+
+/// An unsigned STS call (AssumeRoleWithOIDC), every param in the query, as the SDKs send it.
+pub async fn anonymous(
+    emu: &Handle,
+    method: reqwest::Method,
+    action: &str,
+    params: &[(&str, &str)],
+) -> Resp {
+    let mut query = owned(&[
+        ("Action", action),
+        ("Version", "2015-04-01"),
+        ("Format", "JSON"),
+        ("Timestamp", &now_ts(Duration::ZERO)),
+    ]);
+    query.extend(owned(params));
+    send(emu, method, &query, &[], &[]).await
+}
+
+/// Parse an `Expiration` and return seconds from now.
+pub fn seconds_until(expiration: &str) -> i64 {
+    let f = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+    let t = time::PrimitiveDateTime::parse(expiration, f)
+        .unwrap_or_else(|e| panic!("Expiration {expiration:?}: {e}"))
+        .assume_utc();
+    (t - OffsetDateTime::now_utc()).whole_seconds()
+}
