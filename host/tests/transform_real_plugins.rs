@@ -5,7 +5,9 @@ mod transform_support;
 
 use std::path::PathBuf;
 
-use provider::transform::{File, Limits, PluginDir, RuntimeConfig, StepErrorKind, TransformRuntime, check_component};
+use provider::transform::{
+    File, Limits, PluginDir, RuntimeConfig, StepErrorKind, TransformRuntime, check_component,
+};
 use transform_support::step;
 
 const PLUGINS: &[&str] = &["jmespath", "format", "template", "db-url"];
@@ -14,7 +16,11 @@ fn plugin_dir() -> PathBuf {
     let dir = std::env::var_os("PROVIDER_TEST_PLUGIN_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/plugins"));
-    let missing: Vec<&str> = PLUGINS.iter().copied().filter(|p| !dir.join(format!("{p}.wasm")).is_file()).collect();
+    let missing: Vec<&str> = PLUGINS
+        .iter()
+        .copied()
+        .filter(|p| !dir.join(format!("{p}.wasm")).is_file())
+        .collect();
     assert!(
         missing.is_empty(),
         "plugins {missing:?} are missing from {}: run `cargo xtask build-plugins` first \
@@ -38,12 +44,28 @@ fn every_real_plugin_passes_the_load_checks() {
     for name in PLUGINS {
         let report = check_component(&dir.join(format!("{name}.wasm")), &Limits::default())
             .unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert!(!report.version.is_empty(), "{name}: empty version\n{report}");
-        assert!(report.imports.iter().all(|i| !i.starts_with("wasi:sockets")), "{report}");
+        assert!(
+            !report.version.is_empty(),
+            "{name}: empty version\n{report}"
+        );
+        assert!(
+            report
+                .imports
+                .iter()
+                .all(|i| !i.starts_with("wasi:sockets")),
+            "{report}"
+        );
     }
-    let loaded: Vec<(String, bool)> = runtime().plugins().into_iter().map(|p| (p.name, p.builtin)).collect();
+    let loaded: Vec<(String, bool)> = runtime()
+        .plugins()
+        .into_iter()
+        .map(|p| (p.name, p.builtin))
+        .collect();
     for name in PLUGINS {
-        assert!(loaded.contains(&(name.to_string(), true)), "{name} not loaded as built-in: {loaded:?}");
+        assert!(
+            loaded.contains(&(name.to_string(), true)),
+            "{name} not loaded as built-in: {loaded:?}"
+        );
     }
 }
 
@@ -52,17 +74,32 @@ async fn jmespath_extracts_a_field_into_its_own_file() {
     let rt = runtime();
     let config = r#"{"files": {"username": {"expression": "username", "mode": 288}}}"#;
     rt.validate_step("jmespath", config).await.unwrap();
-    let input = vec![File::new("db", br#"{"username": "admin", "password": "pw"}"#.to_vec())];
-    let out = rt.run_chain(&[step("jmespath", config)], input).await.unwrap();
+    let input = vec![File::new(
+        "db",
+        br#"{"username": "admin", "password": "pw"}"#.to_vec(),
+    )];
+    let out = rt
+        .run_chain(&[step("jmespath", config)], input)
+        .await
+        .unwrap();
     assert_eq!(out.len(), 1, "{out:?}");
-    assert_eq!((out[0].path.as_str(), out[0].mode), ("username", Some(0o440)));
-    assert_eq!(String::from_utf8_lossy(&out[0].contents).trim_matches('"'), "admin");
+    assert_eq!(
+        (out[0].path.as_str(), out[0].mode),
+        ("username", Some(0o440))
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out[0].contents).trim_matches('"'),
+        "admin"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jmespath_rejects_a_bad_expression_as_invalid_config() {
     let rt = runtime();
-    let err = rt.validate_step("jmespath", r#"{"files": {"x": {"expression": "[[["}}}"#).await.unwrap_err();
+    let err = rt
+        .validate_step("jmespath", r#"{"files": {"x": {"expression": "[[["}}}"#)
+        .await
+        .unwrap_err();
     let kind = &err.step().unwrap().kind;
     assert!(matches!(kind, StepErrorKind::InvalidConfig(_)), "{err}");
 }
