@@ -11,6 +11,7 @@ pub mod fetch;
 pub mod grpc;
 pub mod health;
 pub mod logging;
+pub mod metrics;
 pub mod mount;
 pub mod output;
 pub mod transform;

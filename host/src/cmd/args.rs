@@ -187,6 +187,15 @@ pub fn parse_mode(s: &str) -> Result<u32, String> {
 impl ProviderArgs {
     /// Builds the mount engine these flags describe; `reload` watches the plugin directories.
     pub fn build(&self, reload: bool) -> Result<provider::mount::Provider> {
+        self.build_with_metrics(reload, provider::metrics::Metrics::disabled())
+    }
+
+    /// Like [`Self::build`], recording mounts, backend calls and plugin runs into `metrics`.
+    pub fn build_with_metrics(
+        &self,
+        reload: bool,
+        metrics: provider::metrics::Metrics,
+    ) -> Result<provider::mount::Provider> {
         let fetch = FetchConfig {
             kms_endpoint: self.kms_endpoint.clone(),
             oos_endpoint: self.oos_endpoint.clone(),
@@ -209,6 +218,7 @@ impl ProviderArgs {
             fetch,
             transforms: self.runtime_config(reload),
             env_credentials: EnvCredentials::from_env(),
+            metrics,
         };
         let provider = Provider::build(settings).map_err(|e| anyhow::anyhow!(e))?;
         for p in provider.transforms().plugins() {

@@ -6,6 +6,7 @@ use clap::Args;
 use provider::grpc::{self, server::ProviderService, socket};
 use provider::health::{self, HealthConfig};
 use provider::logging::{self, LogFormat};
+use provider::metrics::Metrics;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,6 +25,10 @@ pub struct ServeArgs {
     /// Port of the HTTP health endpoint (0 picks a free port and logs it).
     #[arg(long, env = "HEALTHZ_PORT", default_value_t = 8989)]
     healthz_port: u16,
+
+    /// Port of the Prometheus endpoint `GET /metrics` on all interfaces (0 disables it).
+    #[arg(long, env = "METRICS_PORT", default_value_t = 8990)]
+    metrics_port: u16,
 
     /// Path of the HTTP health endpoint.
     #[arg(long, env = "HEALTHZ_PATH", default_value = "/healthz")]
@@ -64,7 +69,12 @@ pub fn run(args: ServeArgs) -> Result<()> {
 }
 
 async fn serve(args: ServeArgs) -> Result<()> {
-    let provider = Arc::new(args.provider.build(true)?);
+    let metrics = if args.metrics_port == 0 {
+        Metrics::disabled()
+    } else {
+        Metrics::new()
+    };
+    let provider = Arc::new(args.provider.build_with_metrics(true, metrics.clone())?);
     let (listener, socket_path) = socket::bind(&args.providers_dir).await?;
     tracing::info!(
         socket = %socket_path.display(),
@@ -94,6 +104,25 @@ async fn serve(args: ServeArgs) -> Result<()> {
             .await
     });
 
+    let metrics_server = if metrics.is_enabled() {
+        let (listener, router) = metrics
+            .bind(([0, 0, 0, 0], args.metrics_port).into())
+            .await
+            .with_context(|| format!("cannot listen on metrics port {}", args.metrics_port))?;
+        tracing::info!(addr = %listener.local_addr()?, path = "/metrics", "metrics endpoint");
+        let mut stop = stop_rx.clone();
+        Some(tokio::spawn(async move {
+            axum::serve(listener, router)
+                .with_graceful_shutdown(async move {
+                    let _ = stop.wait_for(|s| *s).await;
+                })
+                .await
+        }))
+    } else {
+        tracing::info!("metrics endpoint disabled (--metrics-port 0)");
+        None
+    };
+
     let service = ProviderService::new(provider, args.mount_timeout);
     let shutdown = async move {
         wait_for_signal().await;
@@ -107,6 +136,11 @@ async fn serve(args: ServeArgs) -> Result<()> {
         .await
         .context("health server task")?
         .context("health server failed")?;
+    if let Some(m) = metrics_server {
+        m.await
+            .context("metrics server task")?
+            .context("metrics server failed")?;
+    }
     tracing::info!("stopped");
     Ok(())
 }

@@ -7,6 +7,7 @@ use crate::config::{self, MountSpec, ObjectKind, ObjectSpec};
 use crate::fetch::{
     AlibabaBackend, Endpoint, FetchConfig, FetchError, FetchRequest, SecretBackend, Service,
 };
+use crate::metrics::{BackendApi, Metrics};
 use crate::transform::{
     File, RuntimeConfig, StepErrorKind, StepSpec, TransformError, TransformRuntime,
 };
@@ -32,6 +33,8 @@ pub struct ProviderSettings {
     pub transforms: RuntimeConfig,
     /// The provider's own credentials from its environment (read once at start-up).
     pub env_credentials: EnvCredentials,
+    /// Where mounts, backend calls and plugin runs are counted ([`Metrics::disabled`] records nothing).
+    pub metrics: Metrics,
 }
 
 /// The mount engine shared by the gRPC server and the `mount` command.
@@ -40,6 +43,7 @@ pub struct Provider {
     env_credentials: EnvCredentials,
     backend: AlibabaBackend,
     transforms: TransformRuntime,
+    metrics: Metrics,
 }
 
 /// One object that was fetched, with what the driver records about it.
@@ -63,12 +67,18 @@ impl Provider {
             env_credentials: settings.env_credentials,
             backend,
             transforms,
+            metrics: settings.metrics,
         })
     }
 
     /// The transform runtime (for listing plugins at start-up).
     pub fn transforms(&self) -> &TransformRuntime {
         &self.transforms
+    }
+
+    /// The metrics this engine records into.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     /// Mounts, all or nothing, before `deadline`.
@@ -78,13 +88,20 @@ impl Provider {
         deadline: Instant,
     ) -> Result<MountOutput, MountError> {
         let started = Instant::now();
-        let spec = config::parse_mount_request(
+        let spec = match config::parse_mount_request(
             &input.attributes,
             &input.secrets,
             &input.permission,
             &input.target_path,
-        )
-        .map_err(MountError::Config)?;
+        ) {
+            Ok(spec) => spec,
+            Err(e) => {
+                let e = MountError::Config(e);
+                self.metrics
+                    .record_mount(result_label(&Err(&e)), started.elapsed());
+                return Err(e);
+            }
+        };
         let pod = pod_label(&spec);
         let result = tokio::time::timeout_at(deadline.into(), self.mount_spec(&spec, deadline))
             .await
@@ -99,6 +116,8 @@ impl Provider {
             ),
             Err(e) => tracing::warn!(pod = %pod, error = %e, "mount failed"),
         }
+        self.metrics
+            .record_mount(result_label(&result.as_ref()), started.elapsed());
         result
     }
 
@@ -170,7 +189,14 @@ impl Provider {
             let outputs = if chain.is_empty() {
                 vec![input]
             } else {
-                match self.transforms.run_chain(&chain, vec![input]).await {
+                let chain_started = Instant::now();
+                let ran = self.transforms.run_chain(&chain, vec![input]).await;
+                self.metrics.record_plugin(
+                    &chain_label(&chain),
+                    ran.is_ok(),
+                    chain_started.elapsed(),
+                );
+                match ran {
                     Ok(out) => out,
                     Err(e) => {
                         failed.push(ObjectFailure {
@@ -277,21 +303,33 @@ impl Provider {
             region,
             endpoint,
         };
-        let got = self
-            .backend
-            .fetch(&request, creds, deadline)
-            .await
-            .map_err(|e| {
-                // The backend bounds its attempts by the deadline; name the real cause when it ran out.
-                if Instant::now() >= deadline {
-                    fail(
-                        format!("{e}; the mount deadline passed"),
-                        FailureKind::DeadlineExceeded,
-                    )
-                } else {
-                    fail(e.to_string(), fetch_kind(&e))
-                }
-            })?;
+        let api = match object.kind {
+            ObjectKind::Kms => BackendApi::KmsGetSecretValue,
+            ObjectKind::Oos => BackendApi::OosGetSecretParameter,
+        };
+        let got = self.backend.fetch(&request, creds, deadline).await;
+        match &got {
+            Ok(g) => {
+                self.metrics.record_backend(api, "OK", 1);
+                // Attempts before the success failed retryably; their codes are in the debug log.
+                self.metrics
+                    .record_backend(api, "retried", g.attempts.saturating_sub(1));
+            }
+            Err(e) => self
+                .metrics
+                .record_backend(api, &backend_code(e), e.attempts()),
+        }
+        let got = got.map_err(|e| {
+            // The backend bounds its attempts by the deadline; name the real cause when it ran out.
+            if Instant::now() >= deadline {
+                fail(
+                    format!("{e}; the mount deadline passed"),
+                    FailureKind::DeadlineExceeded,
+                )
+            } else {
+                fail(e.to_string(), fetch_kind(&e))
+            }
+        })?;
         Ok(Fetched {
             data: Payload::new(got.data.into_bytes()),
             version: got.version,
@@ -387,6 +425,47 @@ fn transform_kind(e: &TransformError) -> FailureKind {
         ) => FailureKind::Invalid,
         _ => FailureKind::Plugin,
     }
+}
+
+/// The `result` label of a finished mount.
+fn result_label(result: &Result<&MountOutput, &MountError>) -> &'static str {
+    match result {
+        Ok(_) => "ok",
+        Err(e) => match e.kind() {
+            FailureKind::NotFound => "not_found",
+            FailureKind::PermissionDenied => "permission_denied",
+            FailureKind::Unauthenticated => "unauthenticated",
+            FailureKind::Unavailable => "unavailable",
+            FailureKind::DeadlineExceeded => "deadline_exceeded",
+            FailureKind::Invalid => "invalid",
+            FailureKind::Plugin => "plugin",
+            FailureKind::Other => "internal",
+        },
+    }
+}
+
+/// The `code` label of a failed backend call: the Alibaba error code, else the transport class.
+fn backend_code(e: &FetchError) -> String {
+    if let Some(api) = e.api_error() {
+        return api
+            .code
+            .clone()
+            .unwrap_or_else(|| format!("http_{}", api.status));
+    }
+    match e {
+        FetchError::Network { .. } => "network".into(),
+        FetchError::InvalidResponse { .. } => "invalid_response".into(),
+        _ => "other".into(),
+    }
+}
+
+/// The `plugin` label of a chain: its plugin names (digest pins dropped) joined by `>`.
+fn chain_label(chain: &[StepSpec]) -> String {
+    chain
+        .iter()
+        .map(|s| s.plugin.split('@').next().unwrap_or(""))
+        .collect::<Vec<_>>()
+        .join(">")
 }
 
 /// `namespace/name` of the pod, for log lines (never the attributes themselves).
