@@ -64,21 +64,21 @@ fn text(status: StatusCode, body: impl Into<String>) -> Response {
         .into_response()
 }
 
-/// Count the call; when the server is "down" answer 500 like a broken metadata service.
-fn gate(shared: &Shared) -> Result<(), Response> {
+/// Count the call; when the server is "down" the 500 a broken metadata service gives.
+fn gate(shared: &Shared) -> Option<Response> {
     shared.metadata.calls.fetch_add(1, Ordering::Relaxed);
     if shared.metadata.down.load(Ordering::Relaxed) {
         tracing::info!(status = 500, "metadata call while set down");
-        return Err(text(
+        return Some(text(
             StatusCode::INTERNAL_SERVER_ERROR,
             "metadata service unavailable (acs-emulator: set_metadata_down)",
         ));
     }
-    Ok(())
+    None
 }
 
 async fn token(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
-    if let Err(r) = gate(&shared) {
+    if let Some(r) = gate(&shared) {
         return r;
     }
     let ttl = headers
@@ -107,20 +107,20 @@ async fn token(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Respons
     text(StatusCode::OK, token)
 }
 
-/// A present token must be valid; an absent one is fine unless `requireToken` is set.
-fn check_token(shared: &Shared, headers: &HeaderMap, require: bool) -> Result<(), Response> {
-    let unauthorized = |why: &str| text(StatusCode::UNAUTHORIZED, why.to_owned());
+/// Why a GET is refused (401), if it is: a present token must be valid; an absent one
+/// is fine unless `requireToken` is set.
+fn token_refusal(shared: &Shared, headers: &HeaderMap, require: bool) -> Option<&'static str> {
     match headers.get(TOKEN_HEADER).and_then(|v| v.to_str().ok()) {
-        None if require => Err(unauthorized(
-            "hardened mode: send X-aliyun-ecs-metadata-token from PUT /latest/api/token",
-        )),
-        None => Ok(()),
+        None if require => {
+            Some("hardened mode: send X-aliyun-ecs-metadata-token from PUT /latest/api/token")
+        }
+        None => None,
         Some(t) => {
             let tokens = shared.metadata.tokens.lock().expect("token lock poisoned");
             match tokens.get(t) {
-                Some(exp) if *exp > OffsetDateTime::now_utc() => Ok(()),
-                Some(_) => Err(unauthorized("the metadata token has expired")),
-                None => Err(unauthorized("the metadata token is not valid")),
+                Some(exp) if *exp > OffsetDateTime::now_utc() => None,
+                Some(_) => Some("the metadata token has expired"),
+                None => Some("the metadata token is not valid"),
             }
         }
     }
@@ -131,16 +131,16 @@ async fn meta_data(
     Path(path): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(r) = gate(&shared) {
+    if let Some(r) = gate(&shared) {
         return r;
     }
     let store = shared.store();
     let Some(ecs) = &store.ecs else {
         return text(StatusCode::NOT_FOUND, "no ecsMetadata in the emulator seed");
     };
-    if let Err(r) = check_token(&shared, &headers, ecs.require_token) {
+    if let Some(why) = token_refusal(&shared, &headers, ecs.require_token) {
         tracing::info!(status = 401, path = %path, "metadata call refused");
-        return r;
+        return text(StatusCode::UNAUTHORIZED, why);
     }
     let resp = match path.trim_end_matches('/') {
         "region-id" => text(

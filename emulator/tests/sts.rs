@@ -14,6 +14,9 @@ const PROVIDER: &str = "acs:ram::1234567890123456:oidc-provider/ack-rrsa";
 const ISSUER: &str = "https://oidc-ack-cn-hangzhou.oss-cn-hangzhou.aliyuncs.com/c1234567890";
 const SUBJECT: &str = "system:serviceaccount:default:app";
 
+/// Params, expected HTTP status, expected Code.
+type Case<'a> = (Vec<(&'a str, &'a str)>, u16, &'a str);
+
 fn assume(params: &[(&str, &str)]) -> Req {
     Req::new("AssumeRole", "2015-04-01", params)
 }
@@ -131,7 +134,7 @@ async fn duration_seconds_sets_expiration_within_the_role_maximum() {
 #[tokio::test]
 async fn assume_role_errors_name_the_problem() {
     let emu = emulator().await;
-    let cases: Vec<(Vec<(&str, &str)>, u16, &str)> = vec![
+    let cases: Vec<Case> = vec![
         (vec![("RoleSessionName", "s-1")], 400, "MissingParameter"),
         (vec![("RoleArn", ROLE)], 400, "MissingParameter"),
         (
