@@ -1,6 +1,6 @@
-//! Local emulator of Alibaba Cloud KMS Secrets Manager and OOS parameters that speaks the
-//! real POP wire protocol (signature V1 and V3, JSON bodies and error shapes), so demos
-//! and tests run without a cloud. Compatibility is proven against the official Python
+//! Local emulator of Alibaba Cloud KMS Secrets Manager, OOS parameters and STS that speaks
+//! the real POP wire protocol (signature V1 and V3, JSON bodies and error shapes), plus the
+//! ECS instance metadata server (RAM role credentials), so demos and tests run without a cloud. Compatibility is proven against the official Python
 //! SDKs in `tests/sdk_compat/`.
 //!
 //! Run it in-process with [`start`] or as the `acs-emulator` binary.

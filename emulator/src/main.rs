@@ -1,4 +1,4 @@
-//! `acs-emulator`: run the local Alibaba Cloud KMS/OOS emulator.
+//! `acs-emulator`: run the local Alibaba Cloud KMS/OOS/STS/ECS-metadata emulator.
 //!
 //! Prints exactly one line, `listening on http://ADDR`, to stdout once ready (scripts parse
 //! it); everything else is tracing output on stderr.
@@ -16,7 +16,7 @@ use clap::Parser;
 #[command(
     name = "acs-emulator",
     version,
-    about = "Local emulator of Alibaba Cloud KMS and OOS (POP wire protocol)"
+    about = "Local emulator of Alibaba Cloud KMS, OOS, STS (POP wire protocol) and ECS instance metadata"
 )]
 struct Cli {
     /// Address to listen on (port 0 picks a free port).
@@ -51,6 +51,9 @@ async fn main() -> anyhow::Result<()> {
         kms_secrets = seed.kms_secrets.len(),
         oos_secret_parameters = seed.oos_secret_parameters.len(),
         oos_parameters = seed.oos_parameters.len(),
+        roles = seed.roles.len(),
+        oidc_providers = seed.oidc_providers.len(),
+        ecs_metadata = seed.ecs_metadata.is_some(),
         "seed loaded"
     );
     let handle = acs_emulator::start(EmulatorConfig {
