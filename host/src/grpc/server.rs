@@ -13,8 +13,10 @@ use super::{API_VERSION, RUNTIME_NAME, RUNTIME_VERSION};
 use crate::mount::{MountInput, Provider};
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use tokio::net::UnixListener;
+use tokio::sync::Notify;
 use tokio_stream::wrappers::UnixListenerStream;
 use tonic::{Request, Response, Status};
 
@@ -23,6 +25,45 @@ use tonic::{Request, Response, Status};
 pub struct ProviderService {
     provider: Arc<Provider>,
     max_mount_time: Duration,
+    in_flight: InFlight,
+}
+
+/// Counts mounts in progress, so shutdown waits for them and only them (the driver keeps its connection
+/// open between calls; waiting for connections to close would hang until the kubelet kills the pod).
+#[derive(Clone, Default)]
+pub struct InFlight(Arc<(AtomicUsize, Notify)>);
+
+struct InFlightGuard(InFlight);
+
+impl InFlight {
+    fn enter(&self) -> InFlightGuard {
+        self.0.0.fetch_add(1, Ordering::SeqCst);
+        InFlightGuard(self.clone())
+    }
+
+    /// Mounts in progress now.
+    pub fn count(&self) -> usize {
+        self.0.0.load(Ordering::SeqCst)
+    }
+
+    /// Returns once no mount is in progress.
+    pub async fn wait_idle(&self) {
+        loop {
+            let notified = self.0.1.notified();
+            if self.count() == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+impl Drop for InFlightGuard {
+    fn drop(&mut self) {
+        if self.0.0.0.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.0.0.1.notify_waiters();
+        }
+    }
 }
 
 impl ProviderService {
@@ -31,7 +72,13 @@ impl ProviderService {
         Self {
             provider,
             max_mount_time,
+            in_flight: InFlight::default(),
         }
+    }
+
+    /// The tracker of mounts in progress (for shutdown).
+    pub fn in_flight(&self) -> InFlight {
+        self.in_flight.clone()
     }
 
     /// The tonic service, ready to be added to a server.
@@ -80,6 +127,7 @@ impl CsiDriverProvider for ProviderService {
             target_path: req.target_path,
         };
         let provider = self.provider.clone();
+        let _in_flight = self.in_flight.enter();
         let task = tokio::spawn(async move { provider.mount(input, deadline).await });
         let _abort = AbortOnDrop(task.abort_handle());
         let output = match task.await {
@@ -134,16 +182,34 @@ pub fn grpc_timeout(metadata: &tonic::metadata::MetadataMap) -> Option<Duration>
     })
 }
 
-/// Serves the provider on `listener` until `shutdown` completes, then lets in-flight mounts finish.
+/// Serves the provider on `listener` until `shutdown` completes. Then it stops taking calls, lets the mounts in
+/// progress finish (each is bounded by its own deadline) and returns without waiting for idle driver connections.
 pub async fn serve(
     listener: UnixListener,
     service: ProviderService,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), tonic::transport::Error> {
-    tonic::transport::Server::builder()
+    let in_flight = service.in_flight();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tonic::transport::Server::builder()
         .add_service(service.into_server())
-        .serve_with_incoming_shutdown(UnixListenerStream::new(listener), shutdown)
-        .await
+        .serve_with_incoming_shutdown(UnixListenerStream::new(listener), async {
+            let _ = stop_rx.await;
+        });
+    tokio::pin!(server);
+    tokio::select! {
+        result = &mut server => return result,
+        _ = shutdown => {}
+    }
+    let _ = stop_tx.send(());
+    if in_flight.count() > 0 {
+        tracing::info!(mounts = in_flight.count(), "waiting for mounts in progress");
+    }
+    in_flight.wait_idle().await;
+    match tokio::time::timeout(Duration::from_secs(1), &mut server).await {
+        Ok(result) => result,
+        Err(_) => Ok(()), // only idle connections are left
+    }
 }
 
 #[cfg(test)]
