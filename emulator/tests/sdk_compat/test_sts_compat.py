@@ -12,6 +12,8 @@ private metadata host attribute. Nothing leaves loopback.
 
 import base64
 import json
+import os
+import subprocess
 import time
 
 import pytest
@@ -198,3 +200,43 @@ def test_credentials_ecs_ram_role(endpoint, disable_imds_v1):
     assert SECRET_VALUE in core_kms(endpoint, key, "app/db-password")["SecretData"]
     expect_error(403, "Forbidden.NoPermission", tea_kms, endpoint, key, "team-a/token")
     assert SECRET_VALUE in kms_via_credential_client(endpoint, provider)["SecretData"]
+
+
+# --- hardened ECS metadata with short-lived credentials (a second emulator) ----------------------
+
+@pytest.fixture(scope="module")
+def hardened_endpoint(tmp_path_factory):
+    """An emulator whose metadata server requires a token and hands out 2-second credentials."""
+    from test_sdk_compat import REPO, SEED
+
+    seed = SEED.read_text().replace(
+        "  instanceId: i-bp1emulator0001\n",
+        "  instanceId: i-bp1emulator0001\n  requireToken: true\n  credentialLifetimeSeconds: 2\n",
+    )
+    assert "requireToken: true" in seed
+    path = tmp_path_factory.mktemp("seed") / "hardened.yaml"
+    path.write_text(seed)
+    binary = os.environ.get("ACS_EMULATOR_BIN", str(REPO / "target" / "debug" / "acs-emulator"))
+    proc = subprocess.Popen([binary, "--listen", "127.0.0.1:0", "--seed", str(path)],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        line = proc.stdout.readline().strip()
+        assert line.startswith("listening on http://127.0.0.1:"), line
+        yield line[len("listening on http://"):]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_credentials_ecs_ram_role_hardened_mode_and_refresh(hardened_endpoint):
+    ep = hardened_endpoint
+    provider = EcsRamRoleCredentialsProvider(disable_imds_v1=True, async_update_enabled=False)
+    provider._EcsRamRoleCredentialsProvider__metadata_service_host = ep  # test-only override
+    first = provider_key(provider)
+    assert SECRET_VALUE in tea_kms(ep, first, "app/db-password")["SecretData"]
+    time.sleep(3.1)
+    expect_error(400, "InvalidSecurityToken.Expired", tea_kms, ep, first, "app/db-password")
+    # The credential was stale on arrival (< 15 min left), so the provider fetches a new one.
+    second = provider_key(provider)
+    assert second[0] != first[0]
+    assert SECRET_VALUE in tea_kms(ep, second, "app/db-password")["SecretData"]
