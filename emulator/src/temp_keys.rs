@@ -93,3 +93,36 @@ fn random_token() -> String {
         .collect();
     base64::engine::general_purpose::STANDARD.encode(&bytes[..62])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn issued_keys_are_registered_with_permissions_and_expire() {
+        let keys = TempKeys::default();
+        let now = OffsetDateTime::now_utc();
+        let a = keys.issue(Some(vec!["app/*".into()]), now, 5);
+        let b = keys.issue(None, now, 5);
+        assert_ne!(a.access_key_id, b.access_key_id);
+        assert!(a.access_key_id.starts_with("STS.") && a.security_token.starts_with("CAIS"));
+        assert_eq!(a.expiration.nanosecond(), 0);
+        let (key, exp) = keys.get(&a.access_key_id).unwrap();
+        assert_eq!(key.permissions, Some(vec!["app/*".to_owned()]));
+        assert_eq!(key.security_token.as_deref(), Some(a.security_token.as_str()));
+        assert_eq!(exp, a.expiration);
+        assert!(keys.is_live(&a.access_key_id, now));
+        assert!(!keys.is_live(&a.access_key_id, now + Duration::seconds(6)));
+        // Long-expired keys are forgotten when the next one is issued.
+        keys.issue(None, now + FORGET_AFTER + Duration::seconds(10), 5);
+        assert!(keys.get(&a.access_key_id).is_none());
+    }
+
+    #[test]
+    fn debug_shows_neither_secret_nor_token() {
+        let i = TempKeys::default().issue(None, OffsetDateTime::now_utc(), 60);
+        let dbg = format!("{i:?}");
+        assert!(dbg.contains(&i.access_key_id));
+        assert!(!dbg.contains(&i.access_key_secret) && !dbg.contains(&i.security_token));
+    }
+}
