@@ -3,6 +3,7 @@
 //! Every command works on a fresh machine: it installs what it needs (the wasm target, a Python venv for the
 //! SDK compatibility check) and only ever talks to loopback.
 
+mod bench;
 mod demo;
 mod util;
 
@@ -20,6 +21,12 @@ struct Cli {
 enum Command {
     /// Build the built-in and example plugins for wasm32-wasip2 into target/plugins/<name>.wasm.
     BuildPlugins,
+    /// Benchmark release builds: mount overhead, plugin cost, scale, start-up (docs/benchmarks.md).
+    Bench {
+        /// A few iterations of everything (CI): finishes in under two minutes after the builds.
+        #[arg(long)]
+        smoke: bool,
+    },
     /// Start the emulator and the provider, mount the example SecretProviderClass over gRPC, print the files.
     Demo,
     /// Run every test: Rust unit/integration/end-to-end, the official-SDK emulator check and the chart checks.
@@ -37,6 +44,7 @@ fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::BuildPlugins => util::build_plugins().map(|_| ()),
+        Command::Bench { smoke } => bench::run(smoke),
         Command::Demo => demo::run(),
         Command::Test { no_helm, no_sdk } => util::test(!no_helm, !no_sdk),
     }
