@@ -320,3 +320,113 @@ fn binary_refuses_non_loopback_and_reports_bad_seeds() {
         "{err}"
     );
 }
+
+#[test]
+fn binary_logs_no_sts_or_metadata_credentials_or_oidc_tokens() {
+    let seed = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/seed.yaml");
+    let dir = tempfile::tempdir().unwrap();
+    let log_path = dir.path().join("stderr.log");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_acs-emulator"))
+        .args(["--listen", "127.0.0.1:0", "--seed", seed])
+        .env("RUST_LOG", "debug")
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log_path).unwrap())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let host = line
+        .trim_end()
+        .strip_prefix("listening on http://")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned();
+    let token = acs_emulator::jwt::mint(
+        "https://oidc-ack-cn-hangzhou.oss-cn-hangzhou.aliyuncs.com/c1234567890",
+        "system:serviceaccount:default:app",
+        "sts.aliyuncs.com",
+        time::OffsetDateTime::now_utc().unix_timestamp() + 600,
+    );
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let bodies: Vec<serde_json::Value> = rt.block_on(async {
+        let http = reqwest::Client::new();
+        let rpc = acs_sign::RpcRequest {
+            method: "POST".into(),
+            host: host.clone(),
+            action: "AssumeRole".into(),
+            version: "2015-04-01".into(),
+            params: vec![
+                (
+                    "RoleArn".into(),
+                    "acs:ram::1234567890123456:role/app-role".into(),
+                ),
+                ("RoleSessionName".into(), "log-check".into()),
+            ],
+            timestamp: common::now_ts(time::Duration::ZERO),
+            nonce: uuid::Uuid::new_v4().to_string(),
+        };
+        let cred = acs_sign::Credential {
+            access_key_id: "LTAI5tTestKeyId",
+            access_key_secret: "TestSecret123",
+            security_token: None,
+        };
+        let signed = acs_sign::sign(acs_sign::SignatureVersion::V1, &rpc, Some(&cred));
+        let oidc_query = [
+            ("Action", "AssumeRoleWithOIDC"),
+            ("Version", "2015-04-01"),
+            ("RoleArn", "acs:ram::1234567890123456:role/app-role"),
+            (
+                "OIDCProviderArn",
+                "acs:ram::1234567890123456:oidc-provider/ack-rrsa",
+            ),
+            ("OIDCToken", token.as_str()),
+            ("RoleSessionName", "log-check"),
+        ];
+        let urls = [
+            http.post(format!("http://{host}/?{}", signed.query_string())),
+            http.get(format!(
+                "http://{host}/?{}",
+                oidc_query
+                    .iter()
+                    .map(|(k, v)| format!("{k}={}", acs_sign::percent_encode(v)))
+                    .collect::<Vec<_>>()
+                    .join("&")
+            )),
+            http.get(format!(
+                "http://{host}/latest/meta-data/ram/security-credentials/ecs-node-role"
+            )),
+        ];
+        let mut out = Vec::new();
+        for rb in urls {
+            let r = rb.send().await.unwrap();
+            assert_eq!(r.status(), 200);
+            out.push(serde_json::from_slice(&r.bytes().await.unwrap()).unwrap());
+        }
+        out
+    });
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let logs = std::fs::read_to_string(&log_path).unwrap();
+    assert!(
+        logs.contains("AssumeRoleWithOIDC") && logs.contains("metadata call"),
+        "{logs}"
+    );
+    let mut secrets = vec![token];
+    for b in &bodies {
+        let c = if b["Credentials"].is_object() {
+            &b["Credentials"]
+        } else {
+            b
+        };
+        for k in ["AccessKeySecret", "SecurityToken"] {
+            secrets.push(c[k].as_str().unwrap().to_owned());
+        }
+    }
+    for s in secrets {
+        assert!(
+            !logs.contains(&s),
+            "a credential or token leaked into the logs:\n{logs}"
+        );
+    }
+}
