@@ -109,7 +109,10 @@ mod tests {
         assert_eq!(a.expiration.nanosecond(), 0);
         let (key, exp) = keys.get(&a.access_key_id).unwrap();
         assert_eq!(key.permissions, Some(vec!["app/*".to_owned()]));
-        assert_eq!(key.security_token.as_deref(), Some(a.security_token.as_str()));
+        assert_eq!(
+            key.security_token.as_deref(),
+            Some(a.security_token.as_str())
+        );
         assert_eq!(exp, a.expiration);
         assert!(keys.is_live(&a.access_key_id, now));
         assert!(!keys.is_live(&a.access_key_id, now + Duration::seconds(6)));
