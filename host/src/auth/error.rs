@@ -33,4 +33,41 @@ pub enum AuthError {
         /// Every source that was consulted, in order.
         tried: Vec<&'static str>,
     },
+    /// An STS call failed; `detail` is the server's error (never a credential) plus a fix hint.
+    #[error("STS {action} for role {role_arn}: {detail}")]
+    Sts {
+        /// `AssumeRole` or `AssumeRoleWithOIDC`.
+        action: &'static str,
+        /// The role that was asked for.
+        role_arn: String,
+        /// What went wrong and how to fix it.
+        detail: String,
+    },
+    /// The ECS instance metadata service did not give a credential.
+    #[error("ECS RAM role via instance metadata ({endpoint}): {detail}")]
+    Metadata {
+        /// The metadata endpoint base URL.
+        endpoint: String,
+        /// What went wrong.
+        detail: String,
+    },
+    /// The provider's auth settings (environment or flags) are invalid; every problem is listed.
+    #[error("invalid authentication settings: {}", problems.join("; "))]
+    Settings {
+        /// One entry per problem, naming the variable and what is allowed.
+        problems: Vec<String>,
+    },
+    /// The OIDC token file for RRSA could not be read.
+    #[error(
+        "RRSA: cannot read the OIDC token file {path}: {reason}; mount the projected service-account token there or set ALIBABA_CLOUD_OIDC_TOKEN_FILE"
+    )]
+    TokenFile {
+        /// The configured path.
+        path: String,
+        /// The I/O error kind.
+        reason: String,
+    },
+    /// The pod asked for its own identity and something it needs is missing; no fallback happens.
+    #[error("per-pod identity (usePodServiceAccountToken): {0}")]
+    PodIdentity(String),
 }

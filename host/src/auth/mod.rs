@@ -6,14 +6,24 @@
 //! with the provider's identity. Later sources (AssumeRole, RRSA/OIDC, ECS metadata, per-pod identity)
 //! implement [`CredentialSource`] and slot into [`resolve`]'s order.
 
+mod cache;
+mod chain;
 mod credentials;
+mod ecs;
 mod env;
 mod error;
+mod settings;
+mod sts;
 mod volume;
 
+pub use cache::{CredentialCache, DEFAULT_MAX_STALE, DEFAULT_REFRESH_BEFORE};
+pub use chain::{Authenticator, STS_AUDIENCE};
 pub use credentials::Credentials;
+pub use ecs::EcsMetadata;
 pub use env::EnvCredentials;
 pub use error::AuthError;
+pub use settings::{AuthSettings, DEFAULT_OIDC_TOKEN_FILE, RrsaSettings};
+pub use sts::{DEFAULT_SESSION_NAME, RoleRequest, StsClient, sts_endpoint};
 pub use volume::{VolumeCredentials, VolumeSecrets};
 
 use std::future::Future;
@@ -44,5 +54,7 @@ pub fn resolve(
     Err(AuthError::NoCredentials { tried })
 }
 
+#[cfg(test)]
+mod chain_tests;
 #[cfg(test)]
 mod tests;

@@ -94,15 +94,45 @@ impl AlibabaBackend {
         deadline: Instant,
     ) -> Result<(Map<String, Value>, u32), FetchError> {
         retry::run(&self.cfg.retry, call.label, deadline, |left| {
+            self.attempt(&call, Some(creds), left)
+        })
+        .await
+    }
+
+    /// Any other POP call (STS for the auth module) through the same client, retries and error
+    /// parsing; `creds: None` sends it unsigned (`AssumeRoleWithOIDC`). Returns the JSON answer.
+    pub(crate) async fn rpc(
+        &self,
+        label: &'static str,
+        endpoint: &Endpoint,
+        (action, version): (&'static str, &'static str),
+        params: Vec<(String, String)>,
+        creds: Option<&Credentials>,
+        deadline: Instant,
+    ) -> Result<Map<String, Value>, FetchError> {
+        let call = Call {
+            label,
+            endpoint,
+            action,
+            version,
+            params,
+        };
+        retry::run(&self.cfg.retry, label, deadline, |left| {
             self.attempt(&call, creds, left)
         })
         .await
+        .map(|(map, _)| map)
+    }
+
+    /// The shared HTTP client (no redirects), for non-POP calls such as ECS instance metadata.
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.http
     }
 
     async fn attempt(
         &self,
         call: &Call<'_>,
-        creds: &Credentials,
+        creds: Option<&Credentials>,
         left: Duration,
     ) -> Result<Map<String, Value>, FetchError> {
         // A fresh timestamp and nonce per attempt: the server rejects a reused nonce.
@@ -115,7 +145,8 @@ impl AlibabaBackend {
             timestamp: now_timestamp(),
             nonce: uuid::Uuid::new_v4().to_string(),
         };
-        let signed = sign(self.cfg.signature_version, &req, Some(&creds.signing()));
+        let signing = creds.map(Credentials::signing);
+        let signed = sign(self.cfg.signature_version, &req, signing.as_ref());
         let mut headers = HeaderMap::new();
         for (name, value) in &signed.headers {
             let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
