@@ -552,13 +552,6 @@ declare -A PENDING_ENV=(  # NAME -> who is implementing it; remove an entry once
   [ECS_METADATA_ENDPOINT]="credential chain (host/src/auth/, host/src/cmd/args.rs)"
   [CREDENTIAL_REFRESH_BEFORE]="credential chain (host/src/auth/, host/src/cmd/args.rs)"
   [NODE_NAME]="credential chain / region from the node (host/src/cmd/args.rs)"
-  [ALICLOUD_OIDC_TOKEN_FILE]="credential chain: RRSA (host/src/auth/)"
-  [ALICLOUD_ACCOUNT_ID]="credential chain: RRSA (host/src/auth/)"
-  [ALICLOUD_CLUSTER_ID]="credential chain: RRSA (host/src/auth/)"
-  [ALICLOUD_OIDC_PROVIDER_ARN]="credential chain: RRSA (host/src/auth/)"
-  [ALICLOUD_ROLE_ARN]="credential chain: AssumeRole / RRSA (host/src/auth/)"
-  [ALICLOUD_ROLE_SESSION_NAME]="credential chain: AssumeRole / RRSA (host/src/auth/)"
-  [ALICLOUD_ROLE_SESSION_EXPIRATION]="credential chain: AssumeRole / RRSA (host/src/auth/)"
 )
 if [[ -n "${PROVIDER_BIN:-}" ]]; then
   BIN_SOURCE="PROVIDER_BIN"
@@ -583,8 +576,8 @@ else
   [[ -z "$newer" ]] || echo "note: sources changed after this build ($newer...): the result is for the binary as built"
 
   cat > "$WORK/contract.py" <<'PY'
-import re, sys, yaml
-help_file, binary, notes_file, pending_file, *renders = sys.argv[1:]
+import json, re, sys, yaml
+help_file, binary, notes_file, pending_file, schema_file, *renders = sys.argv[1:]
 help_text = open(help_file).read()
 blob = open(binary, "rb").read()
 pending = dict(line.rstrip("\n").split("=", 1) for line in open(pending_file) if "=" in line)
@@ -599,9 +592,12 @@ for f in renders:
                     flags.setdefault(a.split("=", 1)[0], f)
             for e in c.get("env", []):
                 envs.setdefault(e["name"], f)
+# Every name envVarsFromSecret accepts is a promise too, whether or not a value set uses it.
+for name in json.load(open(schema_file))["properties"]["envVarsFromSecret"]["propertyNames"]["enum"]:
+    envs.setdefault(name, "values.schema.json envVarsFromSecret")
 
 def src(f):
-    return re.sub(r"^.*/render-|\.yaml$", "", f)
+    return "value set " + re.sub(r"^.*/render-|\.yaml$", "", f) if f.endswith(".yaml") else f
 
 def in_help(name):
     return f"env: {name}=" in help_text or f"env: {name}]" in help_text
@@ -609,17 +605,17 @@ def in_help(name):
 errors, notes = [], []
 for flag, f in sorted(flags.items()):
     if not re.search(re.escape(flag) + r"(?=[\s=,\]])", help_text):
-        errors.append(f"the chart passes flag {flag} (value set {src(f)}), which `serve --help` does not list: "
+        errors.append(f"the chart passes flag {flag} ({src(f)}), which `serve --help` does not list: "
                       "the pod would exit on an unknown flag")
 for name, f in sorted(envs.items()):
     read = in_help(name) or (bool(CREDENTIAL.match(name)) and name.encode() in blob)
     if read and name in pending:
         notes.append(f"{name} is read by the binary now: remove it from PENDING_ENV in .ci/helm.sh")
     elif not read and name in pending:
-        notes.append(f"env {name} (value set {src(f)}) is not read by this binary yet; pending: {pending[name]}")
+        notes.append(f"env {name} ({src(f)}) is not read by this binary yet; pending: {pending[name]}")
     elif not read:
         where = "`serve --help` does not list it" + ("" if not CREDENTIAL.match(name) else " and the binary never names it")
-        errors.append(f"the chart sets env {name} (value set {src(f)}), which the binary does not read: {where}")
+        errors.append(f"the chart sets env {name} ({src(f)}), which the binary does not read: {where}")
 open(notes_file, "w").write("".join(f"note: {n}\n" for n in notes))
 print(f"{len(flags)} flags and {len(envs)} env vars across {len(renders)} rendered value sets")
 for e in errors:
@@ -630,7 +626,7 @@ PY
   if "$PROVIDER_BIN" serve --help >"$WORK/serve-help.txt" 2>&1; then
     check "contract: serve accepts every flag the chart passes and reads every env var it sets" \
       "$PY" "$WORK/contract.py" "$WORK/serve-help.txt" "$PROVIDER_BIN" "$WORK/contract-notes.txt" "$WORK/pending.txt" \
-      "$WORK"/render-*.yaml
+      "$CHART_SRC/values.schema.json" "$WORK"/render-*.yaml
     [[ ! -s "$WORK/contract-notes.txt" ]] || cat "$WORK/contract-notes.txt"
   else
     fail "contract: serve accepts every flag the chart passes and reads every env var it sets" "$WORK/serve-help.txt"
