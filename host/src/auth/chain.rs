@@ -80,9 +80,14 @@ impl Authenticator {
         if let Some(c) = VolumeCredentials::from_secrets(volume)? {
             return Ok(c);
         }
-        if let Some(c) = self.provider_credentials(deadline).await? {
-            return Ok(c);
-        }
+        let ecs_failure = match self.provider_credentials(deadline).await {
+            Ok(Some(c)) => return Ok(c),
+            Ok(None) => None,
+            // The node's identity is the last resort: its failure (e.g. not an ECS host) is
+            // reported together with everything else that was tried.
+            Err(e @ AuthError::Metadata { .. }) => Some(e.to_string()),
+            Err(e) => return Err(e),
+        };
         let mut tried = vec![
             VolumeCredentials::DESCRIPTION,
             "RRSA (ALIBABA_CLOUD_OIDC_PROVIDER_ARN)",
@@ -93,7 +98,10 @@ impl Authenticator {
         } else {
             "ECS RAM role (disabled by ALIBABA_CLOUD_ECS_METADATA_DISABLED)"
         });
-        Err(AuthError::NoCredentials { tried })
+        match ecs_failure {
+            None => Err(AuthError::NoCredentials { tried }),
+            Some(ecs) => Err(AuthError::NoCredentialsEcsFailed { tried, ecs }),
+        }
     }
 
     /// The provider's own identity: RRSA > AccessKey (+ AssumeRole) > ECS RAM role.

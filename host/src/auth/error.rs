@@ -33,6 +33,17 @@ pub enum AuthError {
         /// Every source that was consulted, in order.
         tried: Vec<&'static str>,
     },
+    /// No source produced a credential and the ECS metadata service, the last one, failed.
+    #[error(
+        "no Alibaba Cloud credentials found; tried: {}; the last one failed: {ecs}",
+        tried.join("; ")
+    )]
+    NoCredentialsEcsFailed {
+        /// Every source that was consulted, in order.
+        tried: Vec<&'static str>,
+        /// Why the ECS RAM role gave nothing.
+        ecs: String,
+    },
     /// An STS call failed; `detail` is the server's error (never a credential) plus a fix hint.
     #[error("STS {action} for role {role_arn}: {detail}")]
     Sts {

@@ -3,7 +3,7 @@
 use acs_sign::SignatureVersion;
 use anyhow::{Context, Result};
 use clap::Args;
-use provider::auth::EnvCredentials;
+use provider::auth::{AuthSettings, EnvCredentials};
 use provider::fetch::{EndpointType, FetchConfig};
 use provider::mount::{Provider, ProviderConfig, ProviderSettings};
 use provider::transform::{Limits, PluginDir, RuntimeConfig, TransformRuntime};
@@ -37,6 +37,23 @@ pub struct ProviderArgs {
     /// Timeout of one backend HTTP call.
     #[arg(long, env = "BACKEND_CALL_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
     pub backend_call_timeout: Duration,
+
+    /// STS endpoint (https://host[:port]; http only for loopback). Default: sts-vpc.<region>.aliyuncs.com
+    /// (or sts.<region>… with --endpoint-type public), sts.aliyuncs.com without --region.
+    #[arg(long, env = "STS_ENDPOINT")]
+    pub sts_endpoint: Option<String>,
+
+    /// ECS instance metadata service, for the node's RAM role (the last credential source).
+    #[arg(
+        long,
+        env = "ECS_METADATA_ENDPOINT",
+        default_value = "http://100.100.100.200"
+    )]
+    pub ecs_metadata_endpoint: String,
+
+    /// How long before expiry temporary credentials are refreshed (at most a quarter of their lifetime).
+    #[arg(long, env = "CREDENTIAL_REFRESH_BEFORE", default_value = "15m", value_parser = parse_duration)]
+    pub credential_refresh_before: Duration,
 
     /// Objects of one mount fetched at the same time.
     #[arg(long, env = "FETCH_CONCURRENCY", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
@@ -210,6 +227,11 @@ impl ProviderArgs {
             request_timeout: self.backend_call_timeout,
             ..FetchConfig::default()
         };
+        let mut auth = AuthSettings::from_env().map_err(|e| anyhow::anyhow!(e))?;
+        auth.sts_endpoint = self.sts_endpoint.clone();
+        auth.sts_region = self.region.clone();
+        auth.ecs_endpoint = self.ecs_metadata_endpoint.clone();
+        auth.refresh_before = self.credential_refresh_before;
         let settings = ProviderSettings {
             config: ProviderConfig {
                 default_region: self.region.clone(),
@@ -218,6 +240,7 @@ impl ProviderArgs {
             fetch,
             transforms: self.runtime_config(reload),
             env_credentials: EnvCredentials::from_env(),
+            auth,
             metrics,
         };
         let provider = Provider::build(settings).map_err(|e| anyhow::anyhow!(e))?;

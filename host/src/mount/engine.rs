@@ -2,7 +2,9 @@
 
 use super::error::{FailureKind, MountError, ObjectFailure};
 use super::{MountInput, MountOutput, MountedFile, Payload, VersionEntry};
-use crate::auth::{Credentials, EnvCredentials};
+use crate::auth::{
+    AuthError, AuthSettings, Authenticator, Credentials, EnvCredentials, RoleRequest,
+};
 use crate::config::{self, MountSpec, ObjectKind, ObjectSpec};
 use crate::fetch::{
     AlibabaBackend, Endpoint, FetchConfig, FetchError, FetchRequest, SecretBackend, Service,
@@ -33,6 +35,8 @@ pub struct ProviderSettings {
     pub transforms: RuntimeConfig,
     /// The provider's own credentials from its environment (read once at start-up).
     pub env_credentials: EnvCredentials,
+    /// The provider's own identity (RRSA, AssumeRole, ECS metadata), STS endpoint and cache timing.
+    pub auth: AuthSettings,
     /// Where mounts, backend calls and plugin runs are counted ([`Metrics::disabled`] records nothing).
     pub metrics: Metrics,
 }
@@ -40,7 +44,7 @@ pub struct ProviderSettings {
 /// The mount engine shared by the gRPC server and the `mount` command.
 pub struct Provider {
     cfg: ProviderConfig,
-    env_credentials: EnvCredentials,
+    auth: Authenticator,
     backend: AlibabaBackend,
     transforms: TransformRuntime,
     metrics: Metrics,
@@ -59,12 +63,20 @@ impl Provider {
         if let Some(problem) = settings.env_credentials.problem() {
             return Err(format!("credentials in the environment: {problem}"));
         }
+        let endpoint_type = settings.fetch.endpoint_type;
         let backend = AlibabaBackend::new(settings.fetch).map_err(|e| e.to_string())?;
+        let auth = Authenticator::new(
+            settings.auth,
+            settings.env_credentials,
+            &backend,
+            endpoint_type,
+        )
+        .map_err(|e| e.to_string())?;
         let transforms =
             TransformRuntime::new(settings.transforms).map_err(|e| format!("plugins: {e}"))?;
         Ok(Self {
             cfg: settings.config,
-            env_credentials: settings.env_credentials,
+            auth,
             backend,
             transforms,
             metrics: settings.metrics,
@@ -145,8 +157,11 @@ impl Provider {
             return Err(MountError::InvalidTransforms(invalid));
         }
 
-        // 2. Credentials: the volume's own nodePublishSecretRef wins over the provider's.
-        let creds = crate::auth::resolve(&spec.node_publish_secrets, &self.env_credentials)
+        // 2. Credentials: per-pod identity when asked (never a fallback), else the volume's own
+        // nodePublishSecretRef, else the provider's identity.
+        let creds = self
+            .credentials(spec, deadline)
+            .await
             .map_err(MountError::Credentials)?;
 
         // 3. Fetch every object concurrently (bounded), keeping the SPC order.
@@ -246,6 +261,46 @@ impl Provider {
         })
     }
 
+    async fn credentials(
+        &self,
+        spec: &MountSpec,
+        deadline: Instant,
+    ) -> Result<Credentials, AuthError> {
+        if !spec.use_pod_service_account_token {
+            return self
+                .auth
+                .resolve(&spec.node_publish_secrets, deadline)
+                .await;
+        }
+        let role = spec.role_arn.as_deref().ok_or_else(|| {
+            AuthError::PodIdentity(
+                "no role to assume; set roleArn in the SecretProviderClass parameters".into(),
+            )
+        })?;
+        self.auth
+            .pod_identity(spec.service_account_tokens.as_ref(), role, deadline)
+            .await
+    }
+
+    /// The object's credential: the mount's, or its cross-account role assumed with it.
+    async fn object_credentials(
+        &self,
+        object: &ObjectSpec,
+        creds: &Credentials,
+        deadline: Instant,
+    ) -> Result<Credentials, AuthError> {
+        let Some(x) = &object.cross_account else {
+            return Ok(creds.clone());
+        };
+        let mut role = RoleRequest::new(x.role_arn.clone());
+        role.external_id = x.external_id.clone();
+        role.duration_seconds = x.duration_seconds.map(u64::from);
+        if let Some(n) = &x.session_name {
+            role.session_name = n.clone();
+        }
+        self.auth.assume(creds, &role, deadline).await
+    }
+
     async fn fetch(
         &self,
         spec: &MountSpec,
@@ -307,7 +362,36 @@ impl Provider {
             ObjectKind::Kms => BackendApi::KmsGetSecretValue,
             ObjectKind::Oos => BackendApi::OosGetSecretParameter,
         };
-        let got = self.backend.fetch(&request, creds, deadline).await;
+        let creds = self
+            .object_credentials(object, creds, deadline)
+            .await
+            .map_err(|e| fail(e.to_string(), FailureKind::Unauthenticated))?;
+        let mut got = self.backend.fetch(&request, &creds, deadline).await;
+        // failoverRegion: only trouble reaching the primary region fails over, never a
+        // not-found or permission answer. Explicit endpoints are kept (they name one place).
+        if let (Err(e), Some(failover)) = (&got, &spec.failover_region)
+            && e.is_retryable()
+            && Instant::now() < deadline
+        {
+            tracing::warn!(object = %object.describe(), primary = %request.region, failover = %failover, error = %e, "primary region failed; fetching from the failover region");
+            let mut again = request.clone();
+            again.region = failover.clone();
+            if again.endpoint.is_some() && object.endpoint.is_none() {
+                again.endpoint = Endpoint::regional(
+                    service,
+                    failover,
+                    spec.endpoint_type
+                        .map(|k| match k {
+                            config::EndpointType::Vpc => crate::fetch::EndpointType::Vpc,
+                            config::EndpointType::Public => crate::fetch::EndpointType::Public,
+                        })
+                        .unwrap_or_default(),
+                )
+                .ok()
+                .map(|e| e.base_url());
+            }
+            got = self.backend.fetch(&again, &creds, deadline).await;
+        }
         match &got {
             Ok(g) => {
                 self.metrics.record_backend(api, "OK", 1);

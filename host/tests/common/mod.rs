@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use acs_emulator::{EmulatorConfig, Handle, Seed};
-use provider::auth::EnvCredentials;
+use provider::auth::{AuthSettings, EnvCredentials};
 use provider::fetch::FetchConfig;
 use provider::grpc::server::{ProviderService, serve};
 use provider::grpc::v1alpha1::csi_driver_provider_client::CsiDriverProviderClient;
@@ -118,6 +118,11 @@ pub async fn start(opts: Options) -> Env {
             ..RuntimeConfig::default()
         },
         env_credentials: EnvCredentials::from_map(&env_vars),
+        auth: AuthSettings {
+            sts_endpoint: Some(emulator.base_url()),
+            ecs_endpoint: emulator.base_url(),
+            ..AuthSettings::from_map(&env_vars).unwrap()
+        },
         metrics: provider::metrics::Metrics::new(),
     };
     let provider = Arc::new(Provider::build(settings).unwrap());
