@@ -185,7 +185,7 @@ async fn env_access_key_with_role_assumes_it_once_for_a_thousand_mounts() {
 
 #[tokio::test]
 async fn rrsa_exchanges_the_token_file_and_rereads_it_on_refresh() {
-    let emu = emulator("stsCredentialLifetimeSeconds: 2").await;
+    let emu = emulator("stsCredentialLifetimeSeconds: 4").await;
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("token");
     let exp = time::OffsetDateTime::now_utc().unix_timestamp() + 600;
@@ -225,7 +225,8 @@ async fn rrsa_exchanges_the_token_file_and_rereads_it_on_refresh() {
         ),
     )
     .unwrap();
-    tokio::time::sleep(Duration::from_millis(1700)).await;
+    // Expirations are whole seconds, so the refresh point is 2.25-3 s after issue.
+    tokio::time::sleep(Duration::from_millis(3200)).await;
     let err = a
         .resolve(&no_volume(), deadline())
         .await
@@ -273,7 +274,7 @@ async fn ecs_role_in_hardened_mode_is_cached_and_served_stale_while_metadata_is_
     }
     assert_eq!(emu.metadata_calls(), calls, "cached");
     // Within the last quarter of the lifetime the refresh fails: the valid credential is kept.
-    tokio::time::sleep(Duration::from_millis(6200)).await;
+    tokio::time::sleep(Duration::from_millis(6400)).await;
     emu.set_metadata_down(true);
     let stale = a.resolve(&no_volume(), deadline()).await.unwrap();
     assert_eq!(stale.access_key_id(), c.access_key_id());
@@ -324,15 +325,16 @@ async fn volume_secret_wins_over_provider_identities() {
 
 #[tokio::test]
 async fn refresh_happens_before_expiry() {
-    let emu = emulator("stsCredentialLifetimeSeconds: 4").await;
+    let emu = emulator("stsCredentialLifetimeSeconds: 8").await;
     let mut env = AK.to_vec();
     env.push(("ALICLOUD_ROLE_ARN", APP_ROLE));
     let a = auth(&emu, &env);
     let first = a.resolve(&no_volume(), deadline()).await.unwrap();
     a.resolve(&no_volume(), deadline()).await.unwrap();
     assert_eq!(emu.calls("AssumeRole"), 1);
-    // Lifetime 4 s: refreshed once less than a quarter (1 s) is left, i.e. before it expires.
-    tokio::time::sleep(Duration::from_millis(3200)).await;
+    // Lifetime 8 s (7-8 s as expirations are whole seconds): refreshed once less than a quarter
+    // is left, i.e. 5.25-6 s after issue, while the old one is still valid.
+    tokio::time::sleep(Duration::from_millis(6300)).await;
     let second = a.resolve(&no_volume(), deadline()).await.unwrap();
     assert_eq!(emu.calls("AssumeRole"), 2);
     assert_ne!(first.access_key_id(), second.access_key_id());

@@ -34,7 +34,8 @@ pub struct AuthSettings {
     pub session_name: String,
     /// `ALICLOUD_ROLE_SESSION_EXPIRATION` (seconds, 900–43200).
     pub session_expiration: Option<u64>,
-    /// Present when the OIDC provider ARN is known (explicitly or from account + cluster id).
+    /// Present when the OIDC provider ARN is known (explicitly or from account + cluster id). Per-pod
+    /// identity needs it; the provider itself uses RRSA only when `role_arn` is set too.
     pub rrsa: Option<RrsaSettings>,
     /// `ALIBABA_CLOUD_ECS_METADATA_DISABLED=true` turns the ECS source off.
     pub ecs_disabled: bool,
@@ -138,9 +139,6 @@ impl AuthSettings {
                 problems.push(format!(
                     "ALIBABA_CLOUD_OIDC_PROVIDER_ARN {provider_arn:?} is not an OIDC provider ARN (acs:ram::<account>:oidc-provider/<name>)"
                 ));
-            }
-            if s.role_arn.is_none() {
-                problems.push("an RRSA OIDC provider is configured but ALIBABA_CLOUD_ROLE_ARN (or ALICLOUD_ROLE_ARN) is missing; set the role to assume".into());
             }
             let token_file = either("ALIBABA_CLOUD_OIDC_TOKEN_FILE", "ALICLOUD_OIDC_TOKEN_FILE")
                 .unwrap_or_else(|| DEFAULT_OIDC_TOKEN_FILE.to_owned());
