@@ -1,10 +1,11 @@
 //! Alibaba Cloud credentials for a mount.
 //!
-//! This first cut knows the static sources: the volume's own `nodePublishSecretRef` and the provider's
-//! environment. Unlike upstream, where the per-volume Secret ranks below every cluster-wide credential,
-//! **a per-volume credential always wins**, so a namespace that brings its own key never silently runs
-//! with the provider's identity. Later sources (AssumeRole, RRSA/OIDC, ECS metadata, per-pod identity)
-//! implement [`CredentialSource`] and slot into [`resolve`]'s order.
+//! [`Authenticator`] is the full chain (see `docs/auth.md`): per-pod identity when the SPC asks,
+//! the volume's `nodePublishSecretRef`, the provider's RRSA, its AccessKey (+ AssumeRole), then the
+//! node's ECS RAM role; cross-account roles on top. Unlike upstream, **a per-volume credential wins
+//! over every cluster-wide identity**. Temporary credentials are cached per identity and refreshed
+//! ahead of expiry, one refresh at a time ([`CredentialCache`]). [`resolve`] is the static-only
+//! subset (volume, then environment) for callers without network access.
 
 mod cache;
 mod chain;
