@@ -548,9 +548,6 @@ done
 #  - `plugin check` / `plugin precompile` exist for the Dockerfile;
 #  - smoke: `serve` runs with the rendered args and env, in a network namespace that has only loopback.
 declare -A PENDING_ENV=(  # NAME -> who is implementing it; remove an entry once the binary reads the variable
-  [STS_ENDPOINT]="credential chain (host/src/auth/, host/src/cmd/args.rs)"
-  [ECS_METADATA_ENDPOINT]="credential chain (host/src/auth/, host/src/cmd/args.rs)"
-  [CREDENTIAL_REFRESH_BEFORE]="credential chain (host/src/auth/, host/src/cmd/args.rs)"
   [NODE_NAME]="credential chain / region from the node (host/src/cmd/args.rs)"
 )
 if [[ -n "${PROVIDER_BIN:-}" ]]; then
