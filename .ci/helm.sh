@@ -548,7 +548,7 @@ done
 #  - `plugin check` / `plugin precompile` exist for the Dockerfile;
 #  - smoke: `serve` runs with the rendered args and env, in a network namespace that has only loopback.
 declare -A PENDING_ENV=(  # NAME -> who is implementing it; remove an entry once the binary reads the variable
-  [NODE_NAME]="credential chain / region from the node (host/src/cmd/args.rs)"
+  [NODE_NAME]="region from the node's label, with the credential chain (host/src/auth/, host/src/cmd/args.rs)"
 )
 if [[ -n "${PROVIDER_BIN:-}" ]]; then
   BIN_SOURCE="PROVIDER_BIN"
@@ -568,8 +568,8 @@ else
   PROVIDER_BIN="$(cd "$(dirname "$PROVIDER_BIN")" && pwd)/$(basename "$PROVIDER_BIN")"
   echo "contract: checking $PROVIDER_BIN ($BIN_SOURCE; $("$PROVIDER_BIN" --version 2>&1 | head -n1)," \
        "built $(date -u -r "$PROVIDER_BIN" '+%Y-%m-%d %H:%M:%S UTC'))"
-  newer="$(find "$ROOT/host/src" "$ROOT/host/Cargo.toml" "$ROOT/acs-sign/src" -newer "$PROVIDER_BIN" -type f \
-             2>/dev/null | head -n 3 | sed "s|^$ROOT/||" | tr '\n' ' ')"
+  newer="$( (find "$ROOT/host/src" "$ROOT/host/Cargo.toml" "$ROOT/acs-sign/src" -newer "$PROVIDER_BIN" -type f \
+               2>/dev/null || true) | sed "s|^$ROOT/||" | sort | awk 'NR <= 3' | tr '\n' ' ')"
   [[ -z "$newer" ]] || echo "note: sources changed after this build ($newer...): the result is for the binary as built"
 
   cat > "$WORK/contract.py" <<'PY'
