@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 use super::cache::{CredentialCache, DEFAULT_MAX_STALE};
+use super::cluster::{Cluster, ROLE_ANNOTATION};
 use super::ecs::EcsMetadata;
 use super::settings::AuthSettings;
 use super::sts::{RoleRequest, StsClient, sts_endpoint};
@@ -28,6 +29,7 @@ pub struct Authenticator {
     sts: StsClient,
     ecs: Option<EcsMetadata>,
     cache: CredentialCache,
+    cluster: Cluster,
 }
 
 impl Authenticator {
@@ -61,6 +63,7 @@ impl Authenticator {
             sts: StsClient::new(backend.clone(), sts_ep),
             ecs,
             cache: CredentialCache::new(settings.refresh_before, DEFAULT_MAX_STALE),
+            cluster: Cluster::new(settings.kubeconfig.clone(), settings.node_name.clone()),
             settings,
         })
     }
@@ -157,6 +160,44 @@ impl Authenticator {
             return Ok(Some(c));
         }
         Ok(None)
+    }
+
+    /// The region of the provider's node (labels, then `spec.providerID`), looked up once;
+    /// `None` without `--node-name`.
+    pub async fn node_region(&self) -> Result<Option<String>, AuthError> {
+        self.cluster.node_region().await
+    }
+
+    /// The role for a pod: the SPC's `roleArn`, else the ServiceAccount's
+    /// `ack.alibabacloud.com/role-arn` annotation. Missing both is an error saying how to fix it.
+    pub async fn pod_role(
+        &self,
+        spc_role: Option<&str>,
+        namespace: Option<&str>,
+        service_account: Option<&str>,
+    ) -> Result<String, AuthError> {
+        if let Some(r) = spc_role {
+            return Ok(r.to_owned());
+        }
+        let (Some(ns), Some(sa)) = (namespace, service_account) else {
+            return Err(AuthError::PodIdentity(
+                "no role: set roleArn in the SecretProviderClass (the driver sent no pod namespace/service account to look up)".into(),
+            ));
+        };
+        self.cluster
+            .service_account_role(ns, sa)
+            .await
+            .map_err(|e| match e {
+                AuthError::KubernetesApi(why) => AuthError::PodIdentity(format!(
+                    "no roleArn in the SecretProviderClass and the {ROLE_ANNOTATION} annotation of ServiceAccount {ns}/{sa} could not be read ({why}); set roleArn, or grant the provider get on serviceaccounts"
+                )),
+                other => other,
+            })?
+            .ok_or_else(|| {
+                AuthError::PodIdentity(format!(
+                    "no role: set roleArn in the SecretProviderClass or annotate ServiceAccount {ns}/{sa} with {ROLE_ANNOTATION}: acs:ram::<account>:role/<name>"
+                ))
+            })
     }
 
     /// Per-pod identity: the pod's service-account token for audience `sts.aliyuncs.com`, exchanged

@@ -78,6 +78,9 @@ pub enum AuthError {
         /// The I/O error kind.
         reason: String,
     },
+    /// The Kubernetes API could not be read (ServiceAccount annotation, node region).
+    #[error("Kubernetes API: {0}")]
+    KubernetesApi(String),
     /// The pod asked for its own identity and something it needs is missing; no fallback happens.
     #[error("per-pod identity (usePodServiceAccountToken): {0}")]
     PodIdentity(String),

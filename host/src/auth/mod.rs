@@ -9,6 +9,7 @@
 
 mod cache;
 mod chain;
+mod cluster;
 mod credentials;
 mod ecs;
 mod env;
@@ -19,6 +20,7 @@ mod volume;
 
 pub use cache::{CredentialCache, DEFAULT_MAX_STALE, DEFAULT_REFRESH_BEFORE};
 pub use chain::{Authenticator, STS_AUDIENCE};
+pub use cluster::{Cluster, ROLE_ANNOTATION, region_of_node};
 pub use credentials::Credentials;
 pub use ecs::EcsMetadata;
 pub use env::EnvCredentials;
@@ -57,5 +59,7 @@ pub fn resolve(
 
 #[cfg(test)]
 mod chain_tests;
+#[cfg(test)]
+mod cluster_tests;
 #[cfg(test)]
 mod tests;

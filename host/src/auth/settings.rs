@@ -51,6 +51,10 @@ pub struct AuthSettings {
     pub sts_region: Option<String>,
     /// `--credential-refresh-before` / `CREDENTIAL_REFRESH_BEFORE`.
     pub refresh_before: Duration,
+    /// `--node-name` / `NODE_NAME` (downward API): whose region labels to read.
+    pub node_name: Option<String>,
+    /// Kubeconfig for the API reads; `None` = `KUBECONFIG`, `~/.kube/config` or in-cluster.
+    pub kubeconfig: Option<PathBuf>,
 }
 
 impl Default for AuthSettings {
@@ -67,6 +71,8 @@ impl Default for AuthSettings {
             sts_endpoint: None,
             sts_region: None,
             refresh_before: DEFAULT_REFRESH_BEFORE,
+            node_name: None,
+            kubeconfig: None,
         }
     }
 }

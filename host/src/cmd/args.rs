@@ -55,6 +55,10 @@ pub struct ProviderArgs {
     #[arg(long, env = "CREDENTIAL_REFRESH_BEFORE", default_value = "15m", value_parser = parse_duration)]
     pub credential_refresh_before: Duration,
 
+    /// This node's name (downward API `spec.nodeName`): its region labels are the region fallback.
+    #[arg(long, env = "NODE_NAME")]
+    pub node_name: Option<String>,
+
     /// Objects of one mount fetched at the same time.
     #[arg(long, env = "FETCH_CONCURRENCY", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub fetch_concurrency: u16,
@@ -232,6 +236,7 @@ impl ProviderArgs {
         auth.sts_region = self.region.clone();
         auth.ecs_endpoint = self.ecs_metadata_endpoint.clone();
         auth.refresh_before = self.credential_refresh_before;
+        auth.node_name = self.node_name.clone();
         let settings = ProviderSettings {
             config: ProviderConfig {
                 default_region: self.region.clone(),

@@ -164,12 +164,27 @@ impl Provider {
             .await
             .map_err(MountError::Credentials)?;
 
+        // Region fallback for objects without one: the node's region, else --region.
+        let needs_region = spec.region.is_none() && spec.objects.iter().any(|o| o.region.is_none());
+        let fallback_region = if needs_region {
+            match self.auth.node_region().await {
+                Ok(Some(r)) => Some(r),
+                Ok(None) => self.cfg.default_region.clone(),
+                Err(e) => {
+                    tracing::warn!(error = %e, "node region lookup failed; using --region");
+                    self.cfg.default_region.clone()
+                }
+            }
+        } else {
+            None
+        };
+
         // 3. Fetch every object concurrently (bounded), keeping the SPC order.
         // (Collected first: a closure inside the stream type trips the compiler's Send check in tokio::spawn.)
         let fetches: Vec<_> = spec
             .objects
             .iter()
-            .map(|o| self.fetch(spec, o, &creds, deadline))
+            .map(|o| self.fetch(spec, o, &creds, fallback_region.as_deref(), deadline))
             .collect();
         let results: Vec<Result<Fetched, ObjectFailure>> = futures::stream::iter(fetches)
             .buffered(self.cfg.fetch_concurrency.max(1))
@@ -272,13 +287,16 @@ impl Provider {
                 .resolve(&spec.node_publish_secrets, deadline)
                 .await;
         }
-        let role = spec.role_arn.as_deref().ok_or_else(|| {
-            AuthError::PodIdentity(
-                "no role to assume; set roleArn in the SecretProviderClass parameters".into(),
+        let role = self
+            .auth
+            .pod_role(
+                spec.role_arn.as_deref(),
+                spec.pod.namespace.as_deref(),
+                spec.pod.service_account.as_deref(),
             )
-        })?;
+            .await?;
         self.auth
-            .pod_identity(spec.service_account_tokens.as_ref(), role, deadline)
+            .pod_identity(spec.service_account_tokens.as_ref(), &role, deadline)
             .await
     }
 
@@ -306,6 +324,7 @@ impl Provider {
         spec: &MountSpec,
         object: &ObjectSpec,
         creds: &Credentials,
+        fallback_region: Option<&str>,
         deadline: Instant,
     ) -> Result<Fetched, ObjectFailure> {
         let fail = |reason: String, kind: FailureKind| ObjectFailure {
@@ -317,10 +336,10 @@ impl Provider {
             .region
             .clone()
             .or_else(|| spec.region.clone())
-            .or_else(|| self.cfg.default_region.clone())
+            .or_else(|| fallback_region.map(str::to_owned))
             .ok_or_else(|| {
                 fail(
-                    "no region: set spec.parameters.region, the object's region, or the provider's --region"
+                    "no region: set spec.parameters.region, the object's region, or the provider's --node-name (node region labels) or --region"
                         .into(),
                     FailureKind::Invalid,
                 )

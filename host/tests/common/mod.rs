@@ -121,6 +121,8 @@ pub async fn start(opts: Options) -> Env {
         auth: AuthSettings {
             sts_endpoint: Some(emulator.base_url()),
             ecs_endpoint: emulator.base_url(),
+            // Never the developer's ~/.kube/config: tests talk to loopback only.
+            kubeconfig: Some(dir.path().join("no-kubeconfig")),
             ..AuthSettings::from_map(&env_vars).unwrap()
         },
         metrics: provider::metrics::Metrics::new(),
