@@ -61,7 +61,7 @@ pub fn run() -> Result<()> {
             .arg("serve")
             .arg("--providers-dir")
             .arg(&providers)
-            .args(["--healthz-port", "0"])
+            .args(["--healthz-port", "0", "--metrics-port", "0"])
             .args(["--region", "cn-hangzhou"])
             .args(["--kms-endpoint", &url, "--oos-endpoint", &url])
             .arg("--plugin-dir")

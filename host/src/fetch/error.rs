@@ -269,6 +269,10 @@ mod redaction_tests {
         let e = parse_api_error(400, None, body);
         assert!(!e.message.contains("CAIS-secret-token"), "{}", e.message);
         assert!(!e.to_string().contains("SecurityToken"), "{e}");
-        assert!(e.message.starts_with("Specified signature is not matched"), "{}", e.message);
+        assert!(
+            e.message.starts_with("Specified signature is not matched"),
+            "{}",
+            e.message
+        );
     }
 }

@@ -32,7 +32,14 @@ fn serve_with(providers: &Path, endpoint: &str, extra: &[&str]) -> Serve {
         .args(extra)
         .arg("--providers-dir")
         .arg(providers)
-        .args(["--healthz-port", "0", "--region", "cn-hangzhou"])
+        .args([
+            "--healthz-port",
+            "0",
+            "--metrics-port",
+            "0",
+            "--region",
+            "cn-hangzhou",
+        ])
         .args(["--kms-endpoint", endpoint, "--oos-endpoint", endpoint])
         .arg("--plugin-dir")
         .arg(crate::common::plugin_dir())
@@ -109,7 +116,7 @@ async fn health_follows_the_grpc_server_and_sigterm_drains_in_flight_mounts() {
         .arg("serve")
         .arg("--providers-dir")
         .arg(dir.path())
-        .args(["--healthz-port", "0"])
+        .args(["--healthz-port", "0", "--metrics-port", "0"])
         .arg("--plugin-dir")
         .arg(crate::common::plugin_dir())
         .env_clear()
