@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::{AuthError, Credentials};
-use crate::fetch::{AlibabaBackend, Endpoint, EndpointError, EndpointType, FetchError};
+use crate::fetch::{AlibabaBackend, Endpoint, EndpointError, EndpointType, FetchError, Service};
 
 const VERSION: &str = "2015-04-01";
 
@@ -100,21 +100,7 @@ pub fn sts_endpoint(
     let Some(region) = region else {
         return Endpoint::parse("sts.aliyuncs.com");
     };
-    let valid = !region.is_empty()
-        && region.len() <= 64
-        && region
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    if !valid {
-        return Err(EndpointError::InvalidRegion {
-            region: region.to_owned(),
-        });
-    }
-    let suffix = match kind {
-        EndpointType::Vpc => "-vpc",
-        EndpointType::Public => "",
-    };
-    Endpoint::parse(&format!("sts{suffix}.{region}.aliyuncs.com"))
+    Endpoint::regional(Service::Sts, region, kind)
 }
 
 /// Calls STS at one endpoint.

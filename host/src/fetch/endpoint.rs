@@ -19,13 +19,15 @@ pub enum EndpointType {
     Public,
 }
 
-/// The two services this provider calls.
+/// The services this provider calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Service {
     /// KMS Secrets Manager.
     Kms,
     /// Operation Orchestration Service (parameters).
     Oos,
+    /// Security Token Service (AssumeRole, AssumeRoleWithOIDC).
+    Sts,
 }
 
 impl Service {
@@ -33,6 +35,7 @@ impl Service {
         match self {
             Service::Kms => "kms",
             Service::Oos => "oos",
+            Service::Sts => "sts",
         }
     }
 }
