@@ -547,9 +547,9 @@ done
 #    PENDING_ENV (code in progress; an unread variable is harmless) is a visible note instead of a failure;
 #  - `plugin check` / `plugin precompile` exist for the Dockerfile;
 #  - smoke: `serve` runs with the rendered args and env, in a network namespace that has only loopback.
-declare -A PENDING_ENV=(  # NAME -> who is implementing it; remove an entry once the binary reads the variable
-  [NODE_NAME]="region from the node's label, with the credential chain (host/src/auth/, host/src/cmd/args.rs)"
-)
+# NAME -> who is implementing it: env the chart already sets for code in progress. Empty now that the credential
+# chain and NODE_NAME are read; add an entry (and remove it again) when a chart setting lands before its code.
+declare -A PENDING_ENV=()
 if [[ -n "${PROVIDER_BIN:-}" ]]; then
   BIN_SOURCE="PROVIDER_BIN"
 else
