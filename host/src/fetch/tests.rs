@@ -394,7 +394,11 @@ async fn the_deadline_bounds_all_retries() {
     // Generous margins: this checks that retries stop at the deadline, not how fast a loaded machine is.
     let started = Instant::now();
     let err = backend
-        .fetch(&kms(&url, "s"), &ak(), started + Duration::from_millis(1500))
+        .fetch(
+            &kms(&url, "s"),
+            &ak(),
+            started + Duration::from_millis(1500),
+        )
         .await
         .unwrap_err();
     assert!(
