@@ -6,8 +6,11 @@
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
+use std::sync::Arc;
+
 use super::bindings::{LogLevel, alibabacloud::secrets_transform};
 use super::limits::{CallLimiter, Limits, PluginLogLevel};
+use super::redact::Redactor;
 
 /// Everything a single guest call owns; dropped with its store when the call ends.
 pub(crate) struct HostState {
@@ -18,7 +21,13 @@ pub(crate) struct HostState {
 }
 
 impl HostState {
-    pub(crate) fn new(plugin: &str, step: Option<usize>, limits: &Limits) -> Self {
+    /// `redactor` holds the call's secret fragments, which never reach the host log.
+    pub(crate) fn new(
+        plugin: &str,
+        step: Option<usize>,
+        limits: &Limits,
+        redactor: Arc<Redactor>,
+    ) -> Self {
         Self {
             wasi: empty_wasi_ctx(),
             table: ResourceTable::new(),
@@ -31,6 +40,7 @@ impl HostState {
                 max_bytes: limits.max_log_message_bytes,
                 emitted: 0,
                 dropped: 0,
+                redactor,
             },
         }
     }
@@ -83,6 +93,7 @@ pub(crate) struct LogState {
     max_bytes: usize,
     emitted: u32,
     pub(crate) dropped: u32,
+    redactor: Arc<Redactor>,
 }
 
 impl LogState {
@@ -95,7 +106,7 @@ impl LogState {
             return;
         }
         self.emitted += 1;
-        let message = sanitize(message, self.max_bytes);
+        let message = sanitize(&self.redactor.redact(message), self.max_bytes);
         let (plugin, step) = (self.plugin.as_str(), self.step);
         match level {
             LogLevel::Trace => tracing::trace!(target: "plugin", plugin, step, "{message}"),
@@ -179,7 +190,7 @@ mod tests {
             log_level: PluginLogLevel::Info,
             ..Limits::default()
         };
-        let mut state = HostState::new("p", Some(0), &limits);
+        let mut state = HostState::new("p", Some(0), &limits, Default::default());
         state.log.accept(LogLevel::Debug, "below level");
         for _ in 0..5 {
             state.log.accept(LogLevel::Info, "x");

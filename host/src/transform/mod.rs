@@ -45,6 +45,7 @@ mod inspect;
 mod limits;
 mod pipeline;
 mod plugin;
+mod redact;
 mod registry;
 
 use std::collections::HashMap;

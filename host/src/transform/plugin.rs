@@ -2,6 +2,7 @@
 //! call in a fresh store under the call limits.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use wasmtime::component::Component;
@@ -15,6 +16,7 @@ use super::file::File;
 use super::host_impl::{HostState, sanitize};
 use super::imports;
 use super::limits::Limits;
+use super::redact::Redactor;
 
 /// Guest-supplied strings (errors, info) are cut to this length.
 const MAX_GUEST_TEXT: usize = 1024;
@@ -102,7 +104,7 @@ impl LoadedPlugin {
             pre,
         };
         let info = plugin
-            .call(engine, None, |store, guest| {
+            .call(engine, None, Default::default(), |store, guest| {
                 guest
                     .alibabacloud_secrets_transform_transformer()
                     .call_info(store)
@@ -121,12 +123,12 @@ impl LoadedPlugin {
         step: Option<usize>,
         config: &str,
     ) -> Result<(), StepErrorKind> {
-        self.call(engine, step, |store, guest| {
+        self.call(engine, step, Default::default(), |store, guest| {
             guest
                 .alibabacloud_secrets_transform_transformer()
                 .call_validate_config(store, config)
         })?
-        .map_err(guest_error)
+        .map_err(|e| guest_error(e, &Redactor::default()))
     }
 
     /// Runs `transform`; the caller checks input and output limits.
@@ -137,6 +139,8 @@ impl LoadedPlugin {
         config: &str,
         input: Vec<File>,
     ) -> Result<Vec<File>, StepErrorKind> {
+        // Built before the input moves into the guest: log lines and errors of this call are scrubbed of it.
+        let redactor = Arc::new(Redactor::for_input(&input));
         let input: Vec<WitFile> = input
             .into_iter()
             .map(|f| WitFile {
@@ -146,12 +150,12 @@ impl LoadedPlugin {
             })
             .collect();
         let output = self
-            .call(engine, step, |store, guest| {
+            .call(engine, step, redactor.clone(), |store, guest| {
                 guest
                     .alibabacloud_secrets_transform_transformer()
                     .call_transform(store, config, &input)
             })?
-            .map_err(guest_error)?;
+            .map_err(|e| guest_error(e, &redactor))?;
         Ok(output
             .into_iter()
             .map(|f| File {
@@ -168,11 +172,12 @@ impl LoadedPlugin {
         &self,
         engine: &EngineHandle,
         step: Option<usize>,
+        redactor: Arc<Redactor>,
         f: impl FnOnce(&mut Store<HostState>, &TransformPlugin) -> wasmtime::Result<R>,
     ) -> Result<R, StepErrorKind> {
         let mut store = Store::new(
             &engine.engine,
-            HostState::new(&self.summary.name, step, &self.limits),
+            HostState::new(&self.summary.name, step, &self.limits, redactor),
         );
         store.limiter(|state| &mut state.limiter);
         store.set_epoch_deadline(EngineHandle::deadline_ticks(self.limits.timeout));
@@ -223,11 +228,13 @@ fn check_imports(engine: &EngineHandle, component: &Component) -> Result<Vec<Str
     }
 }
 
-fn guest_error(err: WitError) -> StepErrorKind {
+/// A guest's error, scrubbed of the call's input (it reaches pod events) and bounded.
+fn guest_error(err: WitError, redactor: &Redactor) -> StepErrorKind {
+    let clean = |m: &str| sanitize(&redactor.redact(m), MAX_GUEST_TEXT);
     match err {
-        WitError::InvalidConfig(m) => StepErrorKind::InvalidConfig(sanitize(&m, MAX_GUEST_TEXT)),
-        WitError::InvalidInput(m) => StepErrorKind::InvalidInput(sanitize(&m, MAX_GUEST_TEXT)),
-        WitError::Failed(m) => StepErrorKind::Failed(sanitize(&m, MAX_GUEST_TEXT)),
+        WitError::InvalidConfig(m) => StepErrorKind::InvalidConfig(clean(&m)),
+        WitError::InvalidInput(m) => StepErrorKind::InvalidInput(clean(&m)),
+        WitError::Failed(m) => StepErrorKind::Failed(clean(&m)),
     }
 }
 
