@@ -32,7 +32,7 @@ async fn plugin_logs_are_rate_limited_level_capped_truncated_and_escaped() {
         .with_writer(move || writer.clone())
         .init();
 
-    let dir = plugin_dir(&["logger", "identity"]);
+    let dir = plugin_dir(&["logger", "identity", "leaky"]);
     let rt = runtime(dir.path(), Limits::default());
     let out = rt
         .run_chain(&[step("logger", "{}")], secret_input())
@@ -100,4 +100,18 @@ async fn plugin_logs_are_rate_limited_level_capped_truncated_and_escaped() {
         text.contains("step=1") && text.contains("identity: passing files through"),
         "{text}"
     );
+
+    // A plugin that quotes its input in a log line and in its error: both reach operators (logs, pod
+    // events), so the host scrubs the input from them.
+    captured.0.lock().unwrap().clear();
+    let err = rt
+        .run_chain(&[step("leaky", "{}")], secret_input())
+        .await
+        .unwrap_err()
+        .to_string();
+    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(!err.contains("s3cr3t"), "{err}");
+    assert!(err.contains("<redacted>"), "{err}");
+    assert!(!text.contains("s3cr3t"), "{text}");
+    assert!(text.contains("<redacted>"), "{text}");
 }
