@@ -3,7 +3,7 @@
 //! Two separate processes are started (emulator, provider `serve`), then the provider's own `probe` command plays
 //! the CSI driver: it calls Version and Mount on the unix socket and writes the returned files like the driver does.
 
-use crate::util::{build_plugins, cargo, run as exec, target_dir, workspace_root};
+use crate::util::{build_binaries, build_plugins, run as exec, target_dir, workspace_root};
 use anyhow::{Context, Result, bail};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -22,13 +22,7 @@ impl Drop for Guard {
 
 pub fn run() -> Result<()> {
     let plugins = build_plugins()?;
-    exec(cargo().args([
-        "build",
-        "-p",
-        "csi-provider-alibabacloud",
-        "-p",
-        "acs-emulator",
-    ]))?;
+    build_binaries()?;
     let bin = target_dir().join("debug");
     let root = workspace_root();
     let work = tempdir()?;

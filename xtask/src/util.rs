@@ -90,17 +90,20 @@ pub fn build_plugins() -> Result<PathBuf> {
     Ok(out)
 }
 
+/// Builds the provider and emulator binaries (debug).
+///
+/// `--workspace` on purpose: cargo unifies dependency features over the packages it is asked for, and
+/// `cargo test --workspace` asks for all of them (the jmespath crate turns on `serde/rc`, for one). Building the
+/// binaries with a narrower `-p` selection would compile serde and everything above it a second time.
+pub fn build_binaries() -> Result<()> {
+    run(cargo().args(["build", "--workspace", "--bins"]))
+}
+
 /// The README's test command.
 pub fn test(helm: bool, sdk: bool) -> Result<()> {
     let plugins = build_plugins()?;
-    // Build the binaries the end-to-end tests and the SDK check start as separate processes.
-    run(cargo().args([
-        "build",
-        "-p",
-        "csi-provider-alibabacloud",
-        "-p",
-        "acs-emulator",
-    ]))?;
+    // The binaries the SDK check and the chart smoke test start as separate processes.
+    build_binaries()?;
     let mut cmd = cargo();
     cmd.args(["test", "--workspace", "--no-fail-fast"])
         .env("PROVIDER_TEST_PLUGIN_DIR", &plugins);
