@@ -5,6 +5,7 @@
 
 mod bench;
 mod demo;
+mod polyglot;
 mod util;
 
 use anyhow::Result;
@@ -20,7 +21,12 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Build the built-in and example plugins for wasm32-wasip2 into target/plugins/<name>.wasm.
-    BuildPlugins,
+    BuildPlugins {
+        /// Also build the Python and JavaScript examples into target/polyglot/plugins/<name>.wasm
+        /// (installs componentize-py and componentize-js under target/polyglot first).
+        #[arg(long)]
+        polyglot: bool,
+    },
     /// Benchmark release builds: mount overhead, plugin cost, scale, start-up (docs/benchmarks.md).
     Bench {
         /// A few iterations of everything (CI): finishes in under two minutes after the builds.
@@ -43,7 +49,13 @@ enum Command {
 fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Command::BuildPlugins => util::build_plugins().map(|_| ()),
+        Command::BuildPlugins { polyglot } => {
+            util::build_plugins()?;
+            if polyglot {
+                polyglot::build()?;
+            }
+            Ok(())
+        }
         Command::Bench { smoke } => bench::run(smoke),
         Command::Demo => demo::run(),
         Command::Test { no_helm, no_sdk } => util::test(!no_helm, !no_sdk),

@@ -102,11 +102,15 @@ pub fn build_binaries() -> Result<()> {
 /// The README's test command.
 pub fn test(helm: bool, sdk: bool) -> Result<()> {
     let plugins = build_plugins()?;
+    let polyglot = crate::polyglot::build()?;
     // The binaries the SDK check and the chart smoke test start as separate processes.
     build_binaries()?;
+    crate::polyglot::test_sources()?;
+    crate::polyglot::precompile_for_tests(&polyglot)?;
     let mut cmd = cargo();
     cmd.args(["test", "--workspace", "--no-fail-fast"])
-        .env("PROVIDER_TEST_PLUGIN_DIR", &plugins);
+        .env("PROVIDER_TEST_PLUGIN_DIR", &plugins)
+        .env("PROVIDER_TEST_POLYGLOT_DIR", &polyglot);
     run(&mut cmd)?;
     if sdk {
         run(Command::new("bash")
