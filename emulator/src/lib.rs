@@ -13,6 +13,7 @@ mod glob;
 pub mod jwt;
 mod metadata;
 mod products;
+pub mod registry;
 mod request;
 pub mod seed;
 mod server;
@@ -29,7 +30,7 @@ use anyhow::{Context, bail};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use faults::Fault;
+pub use faults::{Fault, FaultKind};
 pub use seed::{Seed, SeedError};
 pub use store::UpdateError;
 
@@ -117,6 +118,12 @@ impl Handle {
         self.shared.stats.calls_for(action, resource)
     }
 
+    /// Requests for `action` whose `RegionId` parameter was `region` (OOS calls carry it; KMS
+    /// calls name their region only through the endpoint).
+    pub fn calls_in_region(&self, action: &str, region: &str) -> usize {
+        self.shared.stats.calls_in_region(action, region)
+    }
+
     /// Resets the per-Action counters and [`Handle::metadata_calls`].
     pub fn reset_calls(&self) {
         self.shared.stats.reset();
@@ -138,9 +145,19 @@ impl Handle {
         self.shared.set_latency(latency);
     }
 
-    /// Make the next `fault.times` matching calls fail with the fault's error.
+    /// Adds a fault rule: the next `fault.times` matching calls (per action / resource, at the
+    /// rule's rate) fail the fault's way. The first matching rule decides.
     pub fn inject_fault(&self, fault: Fault) {
         self.shared.faults.push(fault);
+    }
+
+    /// Every temporary (STS / ECS metadata) key issued so far expires now, as if its lifetime ran
+    /// out while the client still holds it.
+    pub fn expire_issued_credentials(&self) {
+        self.shared
+            .store()
+            .temp
+            .expire_all(time::OffsetDateTime::now_utc());
     }
 
     pub fn clear_faults(&self) {

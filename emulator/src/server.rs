@@ -19,7 +19,7 @@ use time::OffsetDateTime;
 
 use crate::auth::{ReplayGuard, authenticate};
 use crate::error::ApiError;
-use crate::faults::Faults;
+use crate::faults::{FaultKind, Faults};
 use crate::products::{Product, unknown_action};
 use crate::request::PopRequest;
 use crate::stats::Stats;
@@ -86,11 +86,32 @@ async fn pop(
         .non_empty_param("SecretName")
         .or_else(|| req.non_empty_param("Name"))
         .map(str::to_owned);
-    shared.stats.record(&action, resource.as_deref());
+    let region = req.non_empty_param("RegionId").map(str::to_owned);
+    shared
+        .stats
+        .record(&action, resource.as_deref(), region.as_deref());
 
     let delay = shared.latency_us.load(Ordering::Relaxed);
     if delay > 0 {
         tokio::time::sleep(Duration::from_micros(delay)).await;
+    }
+    let fault = if action.is_empty() {
+        None
+    } else {
+        shared
+            .faults
+            .take(&action, resource.as_deref(), region.as_deref())
+    };
+    match fault {
+        None => {}
+        Some(FaultKind::Delay(d)) => tokio::time::sleep(d).await,
+        Some(FaultKind::ExpireCredentials) => {
+            shared.store().temp.expire_all(OffsetDateTime::now_utc());
+        }
+        Some(other) => {
+            tracing::info!(action = %action, resource = resource.as_deref().unwrap_or("-"), fault = ?other, "pop call: injected fault");
+            return fault_response(other);
+        }
     }
 
     let product = req.version().and_then(Product::from_version);
@@ -137,9 +158,6 @@ fn handle(
     if action.is_empty() {
         return Err(ApiError::missing_parameter("Action"));
     }
-    if let Some(fault) = shared.faults.take(action) {
-        return Err(fault);
-    }
     let product = match (req.version(), product) {
         (None, _) => return Err(ApiError::missing_parameter("Version")),
         (Some(v), None) => {
@@ -164,4 +182,51 @@ fn handle(
     let caller = authenticate(req, &store, &shared.replay, now)?;
     *key_id = Some(caller.access_key_id.clone());
     product.handle(action, req, &caller, &store, now)
+}
+
+/// The answer of a fault that replaces the call: an error, a broken connection or a broken body.
+fn fault_response(kind: FaultKind) -> Response {
+    match kind {
+        FaultKind::Error {
+            status,
+            code,
+            message,
+            retry_after,
+        } => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let mut resp = ApiError::new(status, &code, message).into_response_for("acs-emulator");
+            if let Some(after) = retry_after {
+                resp.headers_mut().insert(
+                    "x-acs-retry-after",
+                    HeaderValue::from(u64::try_from(after.as_millis()).unwrap_or(u64::MAX)),
+                );
+            }
+            resp
+        }
+        FaultKind::MalformedJson => {
+            let mut resp = (
+                StatusCode::OK,
+                "{\"RequestId\":\"4C2F-TRUNC\",\"SecretData\":",
+            )
+                .into_response();
+            resp.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json;charset=utf-8"),
+            );
+            resp
+        }
+        // A body stream that fails makes the server abort the connection mid-answer.
+        FaultKind::Reset => Response::new(axum::body::Body::from_stream(futures::stream::once(
+            async {
+                Err::<Bytes, _>(std::io::Error::new(
+                    std::io::ErrorKind::ConnectionReset,
+                    "injected connection reset",
+                ))
+            },
+        ))),
+        // Handled before the call goes on; never replaces the answer.
+        FaultKind::Delay(_) | FaultKind::ExpireCredentials => {
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
 }

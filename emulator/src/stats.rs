@@ -13,11 +13,13 @@ pub struct Stats {
 struct Counts {
     by_action: HashMap<String, usize>,
     by_resource: HashMap<(String, String), usize>,
+    by_region: HashMap<(String, String), usize>,
 }
 
 impl Stats {
-    /// Count one request for `action`, and for `resource` (SecretName / Name as sent) if any.
-    pub fn record(&self, action: &str, resource: Option<&str>) {
+    /// Count one request for `action`, and for `resource` (SecretName / Name as sent) and
+    /// `region` (the `RegionId` parameter, sent by OOS calls) if any.
+    pub fn record(&self, action: &str, resource: Option<&str>, region: Option<&str>) {
         let mut c = self.inner.lock().expect("stats lock poisoned");
         *c.by_action.entry(action.to_owned()).or_default() += 1;
         if let Some(r) = resource {
@@ -25,6 +27,19 @@ impl Stats {
                 .entry((action.to_owned(), r.to_owned()))
                 .or_default() += 1;
         }
+        if let Some(r) = region {
+            *c.by_region
+                .entry((action.to_owned(), r.to_owned()))
+                .or_default() += 1;
+        }
+    }
+
+    pub fn calls_in_region(&self, action: &str, region: &str) -> usize {
+        let c = self.inner.lock().expect("stats lock poisoned");
+        c.by_region
+            .get(&(action.to_owned(), region.to_owned()))
+            .copied()
+            .unwrap_or(0)
     }
 
     pub fn calls(&self, action: &str) -> usize {
@@ -44,5 +59,6 @@ impl Stats {
         let mut c = self.inner.lock().expect("stats lock poisoned");
         c.by_action.clear();
         c.by_resource.clear();
+        c.by_region.clear();
     }
 }

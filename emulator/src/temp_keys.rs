@@ -80,6 +80,18 @@ impl TempKeys {
     pub fn is_live(&self, id: &str, now: OffsetDateTime) -> bool {
         self.get(id).is_some_and(|(_, exp)| exp > now)
     }
+
+    /// Every key issued so far expires at `now` (kept, so callers get `Expired`, not unknown).
+    pub fn expire_all(&self, now: OffsetDateTime) {
+        for (_, exp) in self
+            .keys
+            .lock()
+            .expect("temp key lock poisoned")
+            .values_mut()
+        {
+            *exp = (*exp).min(now);
+        }
+    }
 }
 
 fn random_hex() -> String {
@@ -116,6 +128,12 @@ mod tests {
         assert_eq!(exp, a.expiration);
         assert!(keys.is_live(&a.access_key_id, now));
         assert!(!keys.is_live(&a.access_key_id, now + Duration::seconds(6)));
+        keys.expire_all(now);
+        assert!(!keys.is_live(&b.access_key_id, now));
+        assert!(
+            keys.get(&b.access_key_id).is_some(),
+            "expired, not forgotten"
+        );
         // Long-expired keys are forgotten when the next one is issued.
         keys.issue(None, now + FORGET_AFTER + Duration::seconds(10), 5);
         assert!(keys.get(&a.access_key_id).is_none());
