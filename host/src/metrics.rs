@@ -4,6 +4,7 @@
 //! calls are labelled by API and Alibaba error code, plugin calls by plugin name (as loaded).
 //! A disabled [`Metrics`] (the `Default`, used by `mount` and most tests) records nothing.
 
+use crate::fetch::Served;
 use axum::Router;
 use axum::http::header;
 use axum::routing::get;
@@ -51,6 +52,17 @@ struct BackendLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ApiLabel {
+    api: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ApiResultLabels {
+    api: &'static str,
+    result: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct PluginResultLabels {
     plugin: String,
     result: &'static str,
@@ -85,6 +97,8 @@ struct Inner {
     backend_calls: Family<BackendLabels, Counter>,
     plugin_calls: Family<PluginResultLabels, Counter>,
     plugin_duration: HistogramFamily<PluginLabel>,
+    coalesced: Family<ApiLabel, Counter>,
+    payload_cache: Family<ApiResultLabels, Counter>,
 }
 
 /// The metrics registry; cheap to clone (one `Arc`), shared by the mount engine and the HTTP endpoint.
@@ -137,6 +151,18 @@ impl Metrics {
             "Time of one transform chain run, by plugin (the chain's plugins joined by '>')",
             plugin_duration.clone(),
         );
+        let coalesced = Family::<ApiLabel, Counter>::default();
+        registry.register(
+            "fetch_coalesced",
+            "Object fetches answered by an identical backend call already in flight (same identity, object, version, region), by API",
+            coalesced.clone(),
+        );
+        let payload_cache = Family::<ApiResultLabels, Counter>::default();
+        registry.register(
+            "fetch_cache",
+            "Payload cache lookups (--cache-ttl) by API and result (hit, miss); absent while the cache is off",
+            payload_cache.clone(),
+        );
         let info = Family::<VersionLabel, Gauge>::default();
         info.get_or_create(&VersionLabel {
             version: env!("CARGO_PKG_VERSION"),
@@ -151,6 +177,8 @@ impl Metrics {
                 backend_calls,
                 plugin_calls,
                 plugin_duration,
+                coalesced,
+                payload_cache,
             })),
         }
     }
@@ -188,6 +216,27 @@ impl Metrics {
                     code: bounded_code(code),
                 })
                 .inc_by(u64::from(attempts));
+        }
+    }
+
+    /// Counts where one object fetch was answered from: a shared in-flight call (`coalesced`), and, with
+    /// the payload cache on, a cache `hit` or `miss`.
+    pub fn record_fetch_served(&self, api: BackendApi, served: Served, cache_on: bool) {
+        if let Some(m) = &self.inner {
+            let api = api.label();
+            if served == Served::Coalesced {
+                m.coalesced.get_or_create(&ApiLabel { api }).inc();
+            }
+            if cache_on {
+                let result = if served == Served::Cache {
+                    "hit"
+                } else {
+                    "miss"
+                };
+                m.payload_cache
+                    .get_or_create(&ApiResultLabels { api, result })
+                    .inc();
+            }
         }
     }
 
@@ -265,6 +314,9 @@ mod tests {
         m.record_backend(BackendApi::KmsGetSecretValue, "OK", 1);
         m.record_backend(BackendApi::OosGetSecretParameter, "Throttling.User", 3);
         m.record_plugin("jmespath", true, Duration::from_micros(40));
+        m.record_fetch_served(BackendApi::KmsGetSecretValue, Served::Coalesced, false);
+        m.record_fetch_served(BackendApi::KmsGetSecretValue, Served::Cache, true);
+        m.record_fetch_served(BackendApi::KmsGetSecretValue, Served::Backend, true);
         let text = m.render();
         assert!(
             text.contains("provider_mounts_total{result=\"ok\"} 2"),
@@ -287,6 +339,18 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("provider_info{version=\""), "{text}");
+        assert!(
+            text.contains("provider_fetch_coalesced_total{api=\"kms_get_secret_value\"} 1"),
+            "{text}"
+        );
+        for result in ["hit", "miss"] {
+            assert!(
+                text.contains(&format!(
+                    "provider_fetch_cache_total{{api=\"kms_get_secret_value\",result=\"{result}\"}} 1"
+                )),
+                "{text}"
+            );
+        }
         assert!(text.ends_with("# EOF\n"), "{text}");
     }
 

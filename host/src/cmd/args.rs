@@ -4,7 +4,7 @@ use acs_sign::SignatureVersion;
 use anyhow::{Context, Result};
 use clap::Args;
 use provider::auth::{AuthSettings, EnvCredentials};
-use provider::fetch::{EndpointType, FetchConfig};
+use provider::fetch::{CacheConfig, EndpointType, FetchConfig, MAX_CACHE_TTL};
 use provider::mount::{Provider, ProviderConfig, ProviderSettings};
 use provider::transform::{Limits, PluginDir, RuntimeConfig, TransformRuntime};
 use std::collections::BTreeMap;
@@ -101,6 +101,20 @@ pub struct ProviderArgs {
     /// Limit on the total size of one plugin call's output files.
     #[arg(long, env = "PLUGIN_MAX_OUTPUT_KIB", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=65536))]
     pub plugin_max_output_kib: u32,
+
+    /// Serve a fetched payload again for this long to mounts with the same identity, object, version and
+    /// region (0 disables; at most 60s). Keep it at most half the driver's rotationPollInterval.
+    /// Identical fetches in flight are always shared, with or without the cache.
+    #[arg(long, env = "CACHE_TTL", default_value = "0s", value_parser = parse_cache_ttl)]
+    pub cache_ttl: Duration,
+
+    /// Most payloads the cache keeps (the oldest goes first).
+    #[arg(long, env = "CACHE_MAX_ENTRIES", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub cache_max_entries: u32,
+
+    /// Most payload bytes the cache keeps, in MiB.
+    #[arg(long, env = "CACHE_MAX_MIB", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub cache_max_mib: u32,
 }
 
 /// The pod a mount is for, as the driver would describe it in `csi.storage.k8s.io/*` attributes.
@@ -195,6 +209,18 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     })
 }
 
+/// A `--cache-ttl`: a duration of at most [`MAX_CACHE_TTL`].
+pub fn parse_cache_ttl(s: &str) -> Result<Duration, String> {
+    let d = parse_duration(s)?;
+    if d > MAX_CACHE_TTL {
+        return Err(format!(
+            "cache TTL {s:?} is longer than the maximum {}s; keep it at most half the driver's rotationPollInterval",
+            MAX_CACHE_TTL.as_secs()
+        ));
+    }
+    Ok(d)
+}
+
 /// Parses an octal mode such as `0644` or `600`.
 pub fn parse_mode(s: &str) -> Result<u32, String> {
     let m = u32::from_str_radix(s.trim_start_matches("0o"), 8)
@@ -229,6 +255,11 @@ impl ProviderArgs {
                 _ => SignatureVersion::V3,
             },
             request_timeout: self.backend_call_timeout,
+            cache: CacheConfig {
+                ttl: self.cache_ttl,
+                max_entries: self.cache_max_entries as usize,
+                max_bytes: (self.cache_max_mib as usize) << 20,
+            },
             ..FetchConfig::default()
         };
         let mut auth = AuthSettings::from_env().map_err(|e| anyhow::anyhow!(e))?;

@@ -26,6 +26,8 @@ pub struct FetchConfig {
     /// Extra trusted CA certificates (PEM bundle), added to the system roots; e.g. the CA of a KMS
     /// dedicated gateway (`<kst-id>.cryptoservice.kms.aliyuncs.com`). Public data, not a secret.
     pub extra_ca_pem: Option<String>,
+    /// The payload cache in front of the backend (off by default; see `cache.rs`).
+    pub cache: super::CacheConfig,
 }
 
 impl Default for FetchConfig {
@@ -39,6 +41,7 @@ impl Default for FetchConfig {
             request_timeout: Duration::from_secs(15),
             retry: RetryPolicy::default(),
             extra_ca_pem: None,
+            cache: super::CacheConfig::default(),
         }
     }
 }

@@ -91,7 +91,7 @@ impl fmt::Display for ApiError {
 }
 
 /// Why a fetch failed.
-#[derive(Debug, Error)]
+#[derive(Debug, Clone, Error)]
 pub enum FetchError {
     /// The API answered with an error.
     #[error("{action}: {error} (after {attempts} attempt{})", plural(*attempts))]

@@ -4,7 +4,9 @@
 //! is the real implementation: one pooled `reqwest` client, POP-signed calls (V3 by default), typed
 //! Alibaba errors and bounded, jittered retries that never outlive the caller's deadline.
 
+mod cache;
 mod client;
+mod coalesce;
 mod config;
 mod endpoint;
 mod error;
@@ -12,7 +14,9 @@ mod kms;
 mod oos;
 mod retry;
 
+pub use cache::{CacheConfig, CacheConfigError, MAX_CACHE_TTL};
 pub use client::AlibabaBackend;
+pub use coalesce::{Deduplicator, FetchKey, Served, SharedFetch};
 pub use config::{FetchConfig, RetryPolicy};
 pub use endpoint::{Endpoint, EndpointError, EndpointType, Service};
 pub use error::{ApiError, FetchError};

@@ -7,7 +7,7 @@ use crate::auth::{
 };
 use crate::config::{self, MountSpec, ObjectKind, ObjectSpec};
 use crate::fetch::{
-    AlibabaBackend, Endpoint, FetchConfig, FetchError, FetchRequest, SecretBackend, Service,
+    AlibabaBackend, Deduplicator, Endpoint, FetchConfig, FetchError, FetchRequest, Served, Service,
 };
 use crate::metrics::{BackendApi, Metrics};
 use crate::transform::{
@@ -46,6 +46,8 @@ pub struct Provider {
     cfg: ProviderConfig,
     auth: Authenticator,
     backend: AlibabaBackend,
+    /// Coalesces identical backend calls in flight and holds the optional payload cache.
+    dedup: Deduplicator,
     transforms: TransformRuntime,
     metrics: Metrics,
 }
@@ -64,6 +66,7 @@ impl Provider {
             return Err(format!("credentials in the environment: {problem}"));
         }
         let endpoint_type = settings.fetch.endpoint_type;
+        let dedup = Deduplicator::new(settings.fetch.cache.clone()).map_err(|e| e.to_string())?;
         let backend = AlibabaBackend::new(settings.fetch).map_err(|e| e.to_string())?;
         let auth = Authenticator::new(
             settings.auth,
@@ -78,6 +81,7 @@ impl Provider {
             cfg: settings.config,
             auth,
             backend,
+            dedup,
             transforms,
             metrics: settings.metrics,
         })
@@ -385,7 +389,7 @@ impl Provider {
             .object_credentials(object, creds, deadline)
             .await
             .map_err(|e| fail(e.to_string(), FailureKind::Unauthenticated))?;
-        let mut got = self.backend.fetch(&request, &creds, deadline).await;
+        let (mut got, mut served) = self.fetch_shared(api, &request, &creds, deadline).await;
         // failoverRegion: only trouble reaching the primary region fails over, never a
         // not-found or permission answer. Explicit endpoints are kept (they name one place).
         if let (Err(e), Some(failover)) = (&got, &spec.failover_region)
@@ -409,9 +413,11 @@ impl Provider {
                 .ok()
                 .map(|e| e.base_url());
             }
-            got = self.backend.fetch(&again, &creds, deadline).await;
+            (got, served) = self.fetch_shared(api, &again, &creds, deadline).await;
         }
+        // Results shared by coalescing or the cache made no backend call of this mount's own.
         match &got {
+            _ if served != Served::Backend => {}
             Ok(g) => {
                 self.metrics.record_backend(api, "OK", 1);
                 // Attempts before the success failed retryably; their codes are in the debug log.
@@ -437,6 +443,25 @@ impl Provider {
             data: Payload::new(got.data.into_bytes()),
             version: got.version,
         })
+    }
+}
+
+impl Provider {
+    /// One backend request through coalescing and the payload cache; counts shared results.
+    async fn fetch_shared(
+        &self,
+        api: BackendApi,
+        request: &FetchRequest,
+        creds: &Credentials,
+        deadline: Instant,
+    ) -> (Result<crate::fetch::Fetched, FetchError>, Served) {
+        let (got, served) = self
+            .dedup
+            .fetch(&self.backend, request, creds, deadline)
+            .await;
+        self.metrics
+            .record_fetch_served(api, served, self.dedup.caches());
+        (got, served)
     }
 }
 

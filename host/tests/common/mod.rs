@@ -69,6 +69,8 @@ pub struct Options {
     pub env: BTreeMap<String, String>,
     pub default_region: Option<String>,
     pub mount_timeout: Duration,
+    /// The payload cache (`--cache-ttl`; off by default, like the binary).
+    pub cache: provider::fetch::CacheConfig,
 }
 
 impl Default for Options {
@@ -84,6 +86,7 @@ impl Default for Options {
             .collect(),
             default_region: Some("cn-hangzhou".into()),
             mount_timeout: Duration::from_secs(30),
+            cache: provider::fetch::CacheConfig::default(),
         }
     }
 }
@@ -105,6 +108,7 @@ pub async fn start(opts: Options) -> Env {
         fetch: FetchConfig {
             kms_endpoint: Some(emulator.base_url()),
             oos_endpoint: Some(emulator.base_url()),
+            cache: opts.cache,
             ..FetchConfig::default()
         },
         transforms: RuntimeConfig {

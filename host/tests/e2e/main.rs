@@ -5,6 +5,7 @@
 mod common;
 
 mod cli;
+mod dedup;
 mod examples;
 mod mount;
 mod serve_process;
