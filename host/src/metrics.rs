@@ -63,6 +63,12 @@ struct ApiResultLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct FailoverLabels {
+    api: &'static str,
+    result: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct PluginResultLabels {
     plugin: String,
     result: &'static str,
@@ -95,6 +101,7 @@ struct Inner {
     mounts: Family<ResultLabel, Counter>,
     mount_duration: HistogramFamily<ResultLabel>,
     backend_calls: Family<BackendLabels, Counter>,
+    failovers: Family<FailoverLabels, Counter>,
     plugin_calls: Family<PluginResultLabels, Counter>,
     plugin_duration: HistogramFamily<PluginLabel>,
     coalesced: Family<ApiLabel, Counter>,
@@ -138,6 +145,12 @@ impl Metrics {
             "HTTP attempts to KMS / OOS by API and outcome (OK, the Alibaba error code, network, retried)",
             backend_calls.clone(),
         );
+        let failovers = Family::<FailoverLabels, Counter>::default();
+        registry.register(
+            "failovers",
+            "Objects fetched from the SPC's failoverRegion after the primary region failed retryably, by API and result (ok, error)",
+            failovers.clone(),
+        );
         let plugin_calls = Family::<PluginResultLabels, Counter>::default();
         registry.register(
             "plugin_calls",
@@ -175,6 +188,7 @@ impl Metrics {
                 mounts,
                 mount_duration,
                 backend_calls,
+                failovers,
                 plugin_calls,
                 plugin_duration,
                 coalesced,
@@ -237,6 +251,18 @@ impl Metrics {
                     .get_or_create(&ApiResultLabels { api, result })
                     .inc();
             }
+        }
+    }
+
+    /// Counts one fetch sent to the failover region and whether it succeeded.
+    pub fn record_failover(&self, api: BackendApi, ok: bool) {
+        if let Some(m) = &self.inner {
+            m.failovers
+                .get_or_create(&FailoverLabels {
+                    api: api.label(),
+                    result: if ok { "ok" } else { "error" },
+                })
+                .inc();
         }
     }
 
@@ -314,11 +340,15 @@ mod tests {
         m.record_backend(BackendApi::KmsGetSecretValue, "OK", 1);
         m.record_backend(BackendApi::OosGetSecretParameter, "Throttling.User", 3);
         m.record_plugin("jmespath", true, Duration::from_micros(40));
+        m.record_failover(BackendApi::KmsGetSecretValue, true);
         m.record_fetch_served(BackendApi::KmsGetSecretValue, Served::Coalesced, false);
         m.record_fetch_served(BackendApi::KmsGetSecretValue, Served::Cache, true);
         m.record_fetch_served(BackendApi::KmsGetSecretValue, Served::Backend, true);
         let text = m.render();
         assert!(
+            text.contains("provider_failovers_total{api=\"kms_get_secret_value\",result=\"ok\"} 1"),
+            "{text}"
+        );        assert!(
             text.contains("provider_mounts_total{result=\"ok\"} 2"),
             "{text}"
         );

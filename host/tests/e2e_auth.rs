@@ -5,9 +5,11 @@
 mod common;
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use acs_emulator::{Fault, Seed};
-use common::{Options, start, text};
+use common::{Env, Options, start, text};
+use provider::fetch::RetryPolicy;
 use tonic::Code;
 
 const ISSUER: &str = "https://oidc-ack.cn-hangzhou.aliyuncs.com/c1";
@@ -25,6 +27,9 @@ kmsSecrets:
     versions: [{versionId: v1, data: app-db-value, stages: [ACSCurrent]}]
   - name: team-x
     versions: [{versionId: v1, data: team-value, stages: [ACSCurrent]}]
+oosSecretParameters:
+  - name: app/param
+    versions: [app-param-value]
 oidcProviders:
   - name: ack-rrsa-c1
     issuer: https://oidc-ack.cn-hangzhou.aliyuncs.com/c1
@@ -191,47 +196,366 @@ async fn cross_account_objects_use_their_own_role() {
     env.stop().await;
 }
 
+/// Short retries and call timeouts, so failover tests take a second, not the production minutes.
+fn fast(mut opts: Options) -> Options {
+    opts.request_timeout = Duration::from_millis(300);
+    opts.retry = RetryPolicy {
+        max_attempts: 3,
+        base_delay: Duration::from_millis(20),
+        max_delay: Duration::from_millis(100),
+    };
+    opts
+}
+
+/// The provider key may read nothing; AssumeRole into app-role gives it `app/*`.
+fn role_env() -> BTreeMap<String, String> {
+    env(&[
+        ("ALICLOUD_ROLE_ARN", APP_ROLE),
+        PROVIDER_AK[0],
+        PROVIDER_AK[1],
+    ])
+}
+
+fn failovers(env: &Env, api: &str, result: &str) -> Option<String> {
+    let text = env.metrics.render();
+    let prefix = format!("provider_failovers_total{{api=\"{api}\",result=\"{result}\"}} ");
+    text.lines()
+        .find_map(|l| l.strip_prefix(prefix.as_str()).map(str::to_owned))
+}
+
 #[tokio::test]
-async fn failover_region_on_unavailable_but_not_on_not_found() {
-    let env = start(Options {
+async fn failover_region_on_503_serves_from_the_failover_region_and_is_counted() {
+    let env = start(fast(Options {
         seed: seed(""),
-        env: env(&[
-            ("ALICLOUD_ROLE_ARN", APP_ROLE),
-            PROVIDER_AK[0],
-            PROVIDER_AK[1],
-        ]),
+        env: role_env(),
         ..Options::default()
-    })
+    }))
     .await;
-    // The primary region fails every retry (5 attempts); the failover call succeeds.
-    env.emulator.inject_fault(Fault {
-        action: Some("GetSecretValue".into()),
-        status: 503,
-        code: "ServiceUnavailableTemporary".into(),
-        message: "primary down".into(),
-        times: 5,
-    });
+    // OOS calls name their region (RegionId), so the emulator can fail only the primary one.
+    env.emulator.inject_fault(
+        Fault::service_unavailable(Some("GetSecretParameter"), usize::MAX)
+            .for_region("cn-hangzhou"),
+    );
     let params = [
-        ("objects", "- objectName: app/db"),
+        ("objects", "- objectName: app/param\n  objectType: oos\n"),
         ("region", "cn-hangzhou"),
         ("failoverRegion", "cn-shanghai"),
     ];
     let resp = env.mount(&params, "").await.expect("failover");
+    assert_eq!(text(&resp, "app_param"), "app-param-value");
+    assert_eq!(
+        env.emulator
+            .calls_in_region("GetSecretParameter", "cn-hangzhou"),
+        3,
+        "every retry in the primary region"
+    );
+    assert_eq!(
+        env.emulator
+            .calls_in_region("GetSecretParameter", "cn-shanghai"),
+        1
+    );
+    assert_eq!(
+        failovers(&env, "oos_get_secret_parameter", "ok").as_deref(),
+        Some("1")
+    );
+
+    // Without failoverRegion the same fault is a clear error naming the object and the code.
+    let err = env.mount(&params[..2], "").await.unwrap_err();
+    assert_eq!(err.code(), Code::Unavailable, "{err:?}");
+    assert!(
+        err.message().contains("app/param")
+            && err.message().contains("ServiceUnavailableTemporary"),
+        "{}",
+        err.message()
+    );
+    env.stop().await;
+}
+
+/// A loopback port that accepts connections and never answers: every call to it times out.
+async fn black_hole() -> (
+    std::net::SocketAddr,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = accepted.clone();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((conn, _)) = listener.accept().await {
+            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            held.push(conn);
+        }
+    });
+    (addr, accepted)
+}
+
+#[tokio::test]
+async fn failover_region_when_the_primary_endpoint_times_out() {
+    let env = start(fast(Options {
+        seed: seed(""),
+        env: role_env(),
+        ..Options::default()
+    }))
+    .await;
+    let (hole, accepted) = black_hole().await;
+    // The object's own endpoint is its primary region's; the failover region is reached at the
+    // provider's endpoint (here the emulator).
+    let objects = format!("- objectName: app/db\n  kmsEndpoint: http://{hole}\n");
+    let params = [
+        ("objects", objects.as_str()),
+        ("region", "cn-hangzhou"),
+        ("failoverRegion", "cn-shanghai"),
+    ];
+    let started = std::time::Instant::now();
+    let resp = env
+        .mount(&params, "")
+        .await
+        .expect("failover after timeouts");
     assert_eq!(text(&resp, "app_db"), "app-db-value");
-    assert_eq!(env.emulator.calls("GetSecretValue"), 6);
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        accepted.load(std::sync::atomic::Ordering::SeqCst) >= 1,
+        "the primary endpoint was tried"
+    );
+    assert_eq!(env.emulator.calls("GetSecretValue"), 1);
+    assert_eq!(
+        failovers(&env, "kms_get_secret_value", "ok").as_deref(),
+        Some("1")
+    );
+    let metrics = env.metrics.render();
+    assert!(
+        metrics.contains(
+            "provider_backend_calls_total{api=\"kms_get_secret_value\",code=\"network\"} 3"
+        ),
+        "{metrics}"
+    );
+    env.stop().await;
+}
+
+#[tokio::test]
+async fn no_failover_on_not_found_or_permission_denied() {
+    let env = start(fast(Options {
+        seed: seed(""),
+        env: role_env(),
+        ..Options::default()
+    }))
+    .await;
+    // app-role may read app/* only: a 403 in the primary region.
+    let forbidden = [
+        ("objects", "- objectName: team-x"),
+        ("region", "cn-hangzhou"),
+        ("failoverRegion", "cn-shanghai"),
+    ];
+    let err = env.mount(&forbidden, "").await.unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied, "{err:?}");
+    assert!(
+        err.message().contains("Forbidden.NoPermission"),
+        "{}",
+        err.message()
+    );
+    assert_eq!(
+        env.emulator.calls("GetSecretValue"),
+        1,
+        "no retry, no failover on 403"
+    );
 
     env.emulator.reset_calls();
     let missing = [
-        ("objects", "- objectName: app/missing"),
+        ("objects", "- objectName: app/missing\n  objectType: oos\n"),
         ("region", "cn-hangzhou"),
         ("failoverRegion", "cn-shanghai"),
     ];
     let err = env.mount(&missing, "").await.unwrap_err();
     assert_eq!(err.code(), Code::NotFound, "{err:?}");
     assert_eq!(
-        env.emulator.calls("GetSecretValue"),
+        env.emulator.calls("GetSecretParameter"),
         1,
         "no failover on not-found"
     );
+    assert_eq!(
+        env.emulator
+            .calls_in_region("GetSecretParameter", "cn-shanghai"),
+        0
+    );
+    assert!(!env.metrics.render().contains("provider_failovers_total{"));
+    env.stop().await;
+}
+
+/// A fake Kubernetes API server on loopback: ServiceAccounts `default/web` (annotated with the app
+/// role) and `default/plain` (no annotation), nodes `labelled` (region label `cn-beijing`) and
+/// `bare` (no label, no providerID). Returns the kubeconfig path (in `dir`).
+async fn fake_kube_api(dir: &std::path::Path) -> std::path::PathBuf {
+    use axum::extract::Path;
+    use axum::response::IntoResponse;
+    use serde_json::json;
+    let app = axum::Router::new()
+        .route(
+            "/api/v1/namespaces/{ns}/serviceaccounts/{sa}",
+            axum::routing::get(|Path((ns, sa)): Path<(String, String)>| async move {
+                let annotations = match (ns.as_str(), sa.as_str()) {
+                    ("default", "web") => json!({"ack.alibabacloud.com/role-arn": APP_ROLE}),
+                    ("default", "plain") => json!({}),
+                    _ => {
+                        return (
+                            axum::http::StatusCode::NOT_FOUND,
+                            axum::Json(json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "NotFound", "code": 404, "message": "not found"})),
+                        )
+                            .into_response();
+                    }
+                };
+                axum::Json(json!({
+                    "apiVersion": "v1", "kind": "ServiceAccount",
+                    "metadata": {"name": sa, "namespace": ns, "annotations": annotations}
+                }))
+                .into_response()
+            }),
+        )
+        .route(
+            "/api/v1/nodes/{name}",
+            axum::routing::get(|Path(name): Path<String>| async move {
+                let labels = match name.as_str() {
+                    "labelled" => json!({"topology.kubernetes.io/region": "cn-beijing"}),
+                    _ => json!({}),
+                };
+                axum::Json(json!({
+                    "apiVersion": "v1", "kind": "Node",
+                    "metadata": {"name": name, "labels": labels},
+                    "spec": {}
+                }))
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let kubeconfig = dir.join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: http://{addr}\ncontexts:\n- name: c\n  context:\n    cluster: c\n    user: u\ncurrent-context: c\nusers:\n- name: u\n  user: {{}}\n"
+        ),
+    )
+    .unwrap();
+    kubeconfig
+}
+
+#[tokio::test]
+async fn region_order_object_then_spc_then_node_label_then_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = fake_kube_api(dir.path()).await;
+    let in_region = |env: &Env, r: &str| env.emulator.calls_in_region("GetSecretParameter", r);
+    let oos = "- objectName: app/param\n  objectType: oos\n";
+    let oos_in_shenzhen = "- objectName: app/param\n  objectType: oos\n  region: cn-shenzhen\n";
+
+    // Node `labelled` is in cn-beijing; --region is cn-hangzhou.
+    let env = start(Options {
+        seed: seed(""),
+        env: role_env(),
+        kubeconfig: Some(kubeconfig.clone()),
+        node_name: Some("labelled".into()),
+        ..Options::default()
+    })
+    .await;
+    // The object's region beats the SPC's.
+    env.mount(
+        &[("objects", oos_in_shenzhen), ("region", "cn-shanghai")],
+        "",
+    )
+    .await
+    .expect("object region");
+    assert_eq!(in_region(&env, "cn-shenzhen"), 1);
+    // The SPC's region beats the node's.
+    env.mount(&[("objects", oos), ("region", "cn-shanghai")], "")
+        .await
+        .expect("SPC region");
+    assert_eq!(in_region(&env, "cn-shanghai"), 1);
+    // Neither: the node's region label beats --region.
+    env.mount(&[("objects", oos)], "")
+        .await
+        .expect("node region");
+    assert_eq!(in_region(&env, "cn-beijing"), 1);
+    assert_eq!(in_region(&env, "cn-hangzhou"), 0);
+    env.stop().await;
+
+    // A node without region label or providerID: --region.
+    let env = start(Options {
+        seed: seed(""),
+        env: role_env(),
+        kubeconfig: Some(kubeconfig.clone()),
+        node_name: Some("bare".into()),
+        ..Options::default()
+    })
+    .await;
+    env.mount(&[("objects", oos)], "").await.expect("--region");
+    assert_eq!(in_region(&env, "cn-hangzhou"), 1);
+    env.stop().await;
+
+    // Nothing at all: a clear error naming every way to set one; nothing is fetched.
+    let env = start(Options {
+        seed: seed(""),
+        env: role_env(),
+        default_region: None,
+        ..Options::default()
+    })
+    .await;
+    let err = env.mount(&[("objects", oos)], "").await.unwrap_err();
+    let m = err.message();
+    assert!(
+        m.contains("app/param") && m.contains("no region") && m.contains("--region"),
+        "{m}"
+    );
+    assert_eq!(env.emulator.calls("GetSecretParameter"), 0);
+    env.stop().await;
+}
+
+#[tokio::test]
+async fn per_pod_role_comes_from_the_service_account_annotation() {
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = fake_kube_api(dir.path()).await;
+    let env = start(Options {
+        seed: seed(""),
+        env: env(&PROVIDER_AK),
+        kubeconfig: Some(kubeconfig),
+        ..Options::default()
+    })
+    .await;
+    let good = pod_token("system:serviceaccount:default:web", 600);
+    let toks = tokens("sts.aliyuncs.com", &good);
+    // No roleArn in the SPC: the role is read from ServiceAccount default/web.
+    let params = [
+        ("objects", "- objectName: app/db"),
+        ("usePodServiceAccountToken", "true"),
+        ("csi.storage.k8s.io/serviceAccount.tokens", toks.as_str()),
+    ];
+    let resp = env.mount(&params, "").await.expect("role from annotation");
+    assert_eq!(text(&resp, "app_db"), "app-db-value");
+    assert_eq!(env.emulator.calls("AssumeRoleWithOIDC"), 1);
+
+    // ServiceAccount default/plain has no annotation: the error says how to fix it; no STS call.
+    let plain_toks = tokens(
+        "sts.aliyuncs.com",
+        &pod_token("system:serviceaccount:default:plain", 600),
+    );
+    let plain = [
+        params[0],
+        params[1],
+        (
+            "csi.storage.k8s.io/serviceAccount.tokens",
+            plain_toks.as_str(),
+        ),
+        ("csi.storage.k8s.io/serviceAccount.name", "plain"),
+    ];
+    let err = env.mount(&plain, "").await.unwrap_err();
+    assert_eq!(err.code(), Code::Unauthenticated, "{err:?}");
+    let m = err.message();
+    assert!(
+        m.contains("ack.alibabacloud.com/role-arn") && m.contains("default/plain"),
+        "{m}"
+    );
+    assert_eq!(env.emulator.calls("AssumeRoleWithOIDC"), 1);
     env.stop().await;
 }

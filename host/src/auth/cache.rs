@@ -107,6 +107,29 @@ impl CredentialCache {
         }
     }
 
+    /// Forgets every cached credential with this AccessKey id (the server said its token expired),
+    /// so the next [`get`](Self::get) fetches a new one. A slot being refreshed right now is left
+    /// alone: its refresh replaces the key anyway. Returns how many entries were dropped.
+    pub fn invalidate(&self, access_key_id: &str) -> usize {
+        let slots: Vec<_> = {
+            let slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+            slots.values().cloned().collect()
+        };
+        let mut dropped = 0;
+        for slot in slots {
+            if let Ok(mut slot) = slot.try_lock()
+                && slot
+                    .cached
+                    .as_ref()
+                    .is_some_and(|e| e.creds.access_key_id() == access_key_id)
+            {
+                slot.cached = None;
+                dropped += 1;
+            }
+        }
+        dropped
+    }
+
     fn needs_refresh(&self, e: &Entry, now: OffsetDateTime) -> bool {
         let Some(exp) = e.creds.expiration() else {
             return false;
@@ -116,5 +139,37 @@ impl CredentialCache {
         let configured = time::Duration::try_from(self.refresh_before).unwrap_or(lifetime);
         let lead = quarter.min(configured);
         now + lead >= exp
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::SecretString;
+
+    fn sts(id: &str) -> Credentials {
+        Credentials::new(id, SecretString::from("s"), "test")
+            .with_security_token(SecretString::from("t"))
+            .with_expiration(OffsetDateTime::now_utc() + time::Duration::hours(1))
+    }
+
+    #[tokio::test]
+    async fn invalidate_drops_only_that_key_and_the_next_get_refetches() {
+        let cache = CredentialCache::new(DEFAULT_REFRESH_BEFORE, DEFAULT_MAX_STALE);
+        let a = cache.get("a", false, || async { Ok(sts("STS.a1")) }).await;
+        cache
+            .get("b", false, || async { Ok(sts("STS.b1")) })
+            .await
+            .unwrap();
+        assert_eq!(a.unwrap().access_key_id(), "STS.a1");
+        assert_eq!(cache.invalidate("STS.unknown"), 0);
+        assert_eq!(cache.invalidate("STS.a1"), 1);
+        let a = cache.get("a", false, || async { Ok(sts("STS.a2")) }).await;
+        assert_eq!(a.unwrap().access_key_id(), "STS.a2");
+        // The other identity kept its credential.
+        let b = cache.get("b", false, || async { Ok(sts("STS.b2")) }).await;
+        assert_eq!(b.unwrap().access_key_id(), "STS.b1");
+        // A late invalidation of the old key does not throw away the refreshed one.
+        assert_eq!(cache.invalidate("STS.a1"), 0);
     }
 }

@@ -162,6 +162,12 @@ impl Authenticator {
         Ok(None)
     }
 
+    /// Drops cached credentials with `creds`' key id after the server reported its security token
+    /// expired (clock skew, revoked session); returns whether any was cached.
+    pub fn invalidate(&self, creds: &Credentials) -> bool {
+        self.cache.invalidate(creds.access_key_id()) > 0
+    }
+
     /// The region of the provider's node (labels, then `spec.providerID`), looked up once;
     /// `None` without `--node-name`.
     pub async fn node_region(&self) -> Result<Option<String>, AuthError> {

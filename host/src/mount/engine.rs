@@ -385,39 +385,12 @@ impl Provider {
             ObjectKind::Kms => BackendApi::KmsGetSecretValue,
             ObjectKind::Oos => BackendApi::OosGetSecretParameter,
         };
-        let creds = self
-            .object_credentials(object, creds, deadline)
+        let base = creds;
+        let mut creds = self
+            .object_credentials(object, base, deadline)
             .await
             .map_err(|e| fail(e.to_string(), FailureKind::Unauthenticated))?;
-        let (mut got, mut served) = self.fetch_shared(api, &request, &creds, deadline).await;
-        // failoverRegion: only trouble reaching the primary region fails over, never a
-        // not-found or permission answer. Explicit endpoints are kept (they name one place).
-        if let (Err(e), Some(failover)) = (&got, &spec.failover_region)
-            && e.is_retryable()
-            && Instant::now() < deadline
-        {
-            tracing::warn!(object = %object.describe(), primary = %request.region, failover = %failover, error = %e, "primary region failed; fetching from the failover region");
-            let mut again = request.clone();
-            again.region = failover.clone();
-            if again.endpoint.is_some() && object.endpoint.is_none() {
-                again.endpoint = Endpoint::regional(
-                    service,
-                    failover,
-                    spec.endpoint_type
-                        .map(|k| match k {
-                            config::EndpointType::Vpc => crate::fetch::EndpointType::Vpc,
-                            config::EndpointType::Public => crate::fetch::EndpointType::Public,
-                        })
-                        .unwrap_or_default(),
-                )
-                .ok()
-                .map(|e| e.base_url());
-            }
-            (got, served) = self.fetch_shared(api, &again, &creds, deadline).await;
-        }
-        // Results shared by coalescing or the cache made no backend call of this mount's own.
-        match &got {
-            _ if served != Served::Backend => {}
+        let record = |got: &Result<crate::fetch::Fetched, FetchError>| match got {
             Ok(g) => {
                 self.metrics.record_backend(api, "OK", 1);
                 // Attempts before the success failed retryably; their codes are in the debug log.
@@ -427,7 +400,60 @@ impl Provider {
             Err(e) => self
                 .metrics
                 .record_backend(api, &backend_code(e), e.attempts()),
+        };
+        // Results shared by coalescing or the cache made no backend call of this mount's own.
+        let record = |got: &Result<crate::fetch::Fetched, FetchError>, served: Served| {
+            if served == Served::Backend {
+                record(got);
+            }
+        };
+        let (mut got, mut served) = self.fetch_shared(api, &request, &creds, deadline).await;
+        // An expired security token (a session ended early, or clocks disagree): drop the cached
+        // credential, get a fresh one and send the call once more. Only once: a static token
+        // (ALIBABA_CLOUD_SECURITY_TOKEN) stays expired and is reported as such.
+        if let Err(e) = &got
+            && e.api_error().is_some_and(|a| a.is_credential_expired())
+            && Instant::now() < deadline
+        {
+            record(&got, served);
+            tracing::warn!(object = %object.describe(), origin = creds.origin(), error = %e, "security token expired; refreshing the credential and retrying once");
+            self.auth.invalidate(&creds);
+            self.auth.invalidate(base);
+            let fresh = match self.credentials(spec, deadline).await {
+                Ok(b) => self.object_credentials(object, &b, deadline).await,
+                Err(e) => Err(e),
+            };
+            creds = fresh.map_err(|e| fail(e.to_string(), FailureKind::Unauthenticated))?;
+            (got, served) = self.fetch_shared(api, &request, &creds, deadline).await;
         }
+        // failoverRegion: only trouble reaching the primary region fails over, never a
+        // not-found or permission answer. The failover region is reached at its own endpoint: the
+        // provider's --kms-endpoint/--oos-endpoint if set, else the regional one; an object's
+        // explicit endpoint belongs to its primary region and is not reused.
+        if let (Err(e), Some(failover)) = (&got, &spec.failover_region)
+            && e.is_retryable()
+            && Instant::now() < deadline
+        {
+            record(&got, served);
+            tracing::warn!(object = %object.describe(), primary = %request.region, failover = %failover, error = %e, "primary region failed; fetching from the failover region");
+            let mut again = request.clone();
+            again.region = failover.clone();
+            again.endpoint = match spec.endpoint_type {
+                Some(kind) if !configured => {
+                    let kind = match kind {
+                        config::EndpointType::Vpc => crate::fetch::EndpointType::Vpc,
+                        config::EndpointType::Public => crate::fetch::EndpointType::Public,
+                    };
+                    let e = Endpoint::regional(service, failover, kind)
+                        .map_err(|e| fail(e.to_string(), FailureKind::Invalid))?;
+                    Some(e.base_url())
+                }
+                _ => None,
+            };
+            (got, served) = self.fetch_shared(api, &again, &creds, deadline).await;
+            self.metrics.record_failover(api, got.is_ok());
+        }
+        record(&got, served);
         let got = got.map_err(|e| {
             // The backend bounds its attempts by the deadline; name the real cause when it ran out.
             if Instant::now() >= deadline {

@@ -69,6 +69,15 @@ pub struct Options {
     pub env: BTreeMap<String, String>,
     pub default_region: Option<String>,
     pub mount_timeout: Duration,
+    /// Timeout of one backend HTTP attempt (fault tests shorten it).
+    pub request_timeout: Duration,
+    /// Backend retries (fault tests use short delays).
+    pub retry: provider::fetch::RetryPolicy,
+    /// Kubeconfig for the provider's Kubernetes API reads (a fake API server on loopback);
+    /// `None` points at a file that does not exist, never the developer's cluster.
+    pub kubeconfig: Option<PathBuf>,
+    /// `--node-name`: whose region labels are the fallback region.
+    pub node_name: Option<String>,
     /// The payload cache (`--cache-ttl`; off by default, like the binary).
     pub cache: provider::fetch::CacheConfig,
 }
@@ -86,6 +95,10 @@ impl Default for Options {
             .collect(),
             default_region: Some("cn-hangzhou".into()),
             mount_timeout: Duration::from_secs(30),
+            request_timeout: FetchConfig::default().request_timeout,
+            retry: provider::fetch::RetryPolicy::default(),
+            kubeconfig: None,
+            node_name: None,
             cache: provider::fetch::CacheConfig::default(),
         }
     }
@@ -109,6 +122,8 @@ pub async fn start(opts: Options) -> Env {
             kms_endpoint: Some(emulator.base_url()),
             oos_endpoint: Some(emulator.base_url()),
             cache: opts.cache,
+            request_timeout: opts.request_timeout,
+            retry: opts.retry,
             ..FetchConfig::default()
         },
         transforms: RuntimeConfig {
@@ -126,7 +141,11 @@ pub async fn start(opts: Options) -> Env {
             sts_endpoint: Some(emulator.base_url()),
             ecs_endpoint: emulator.base_url(),
             // Never the developer's ~/.kube/config: tests talk to loopback only.
-            kubeconfig: Some(dir.path().join("no-kubeconfig")),
+            kubeconfig: Some(
+                opts.kubeconfig
+                    .unwrap_or_else(|| dir.path().join("no-kubeconfig")),
+            ),
+            node_name: opts.node_name,
             ..AuthSettings::from_map(&env_vars).unwrap()
         },
         metrics: provider::metrics::Metrics::new(),
