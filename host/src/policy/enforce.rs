@@ -1,0 +1,109 @@
+//! Enforcement at Mount: pick the namespace's rule (reading labels only when a label rule could
+//! decide), decide, count, and write one audit line. No payload, config or credential is looked at.
+
+use std::fmt::Write as _;
+
+use super::decide::{Decision, ObjectUse, decide};
+use super::document::CredentialMode;
+use super::error::PolicyError;
+use super::labels::NamespaceLabels;
+use super::reload::PolicyHandle;
+use crate::metrics::Metrics;
+
+/// The policy in force plus where namespace labels come from.
+#[derive(Debug)]
+pub struct PolicyEnforcer {
+    handle: PolicyHandle,
+    labels: NamespaceLabels,
+    metrics: Metrics,
+}
+
+impl PolicyEnforcer {
+    /// Enforces `handle`'s policy, reading labels from `labels` and counting into `metrics`.
+    pub fn new(handle: PolicyHandle, labels: NamespaceLabels, metrics: Metrics) -> Self {
+        Self {
+            handle,
+            labels,
+            metrics,
+        }
+    }
+
+    /// The built-in defaults (no policy file), logged once here.
+    pub fn defaults(metrics: Metrics) -> Self {
+        tracing::info!(
+            "no plugin policy file (--policy-file): built-in plugins are allowed, custom plugins are denied, every credential mode is allowed"
+        );
+        Self::new(
+            PolicyHandle::defaults(metrics.clone()),
+            NamespaceLabels::Static(Default::default()),
+            metrics,
+        )
+    }
+
+    /// The policy handle (reload state for health, the file path).
+    pub fn handle(&self) -> &PolicyHandle {
+        &self.handle
+    }
+
+    /// Decides a mount of `objects` in `namespace` using `mode`; `Err` when it is refused.
+    pub async fn check(
+        &self,
+        namespace: &str,
+        pod: &str,
+        objects: &[ObjectUse],
+        mode: Option<CredentialMode>,
+    ) -> Result<Decision, PolicyError> {
+        let policy = self.handle.current();
+        let labels = if policy.needs_labels(namespace) {
+            match self.labels.get(namespace).await {
+                Ok(l) => Some(l),
+                Err(reason) => {
+                    tracing::warn!(target: "audit", namespace, pod, decision = "deny", reason = %reason, "plugin policy decision: namespace labels unavailable");
+                    return Err(PolicyError::Labels {
+                        namespace: namespace.to_owned(),
+                        reason,
+                    });
+                }
+            }
+        } else {
+            None
+        };
+        let selection = policy.select(namespace, labels.as_ref());
+        let rule = selection.rule;
+        let decision = decide(rule, objects, mode);
+        let mut plugins = String::new();
+        for v in &decision.plugins {
+            self.metrics
+                .record_policy_decision(namespace, &v.plugin, v.allowed);
+            let _ = write!(
+                plugins,
+                "{}{}{}={}",
+                if plugins.is_empty() { "" } else { "," },
+                v.plugin,
+                v.digest
+                    .as_deref()
+                    .map(|d| format!("@sha256:{d}"))
+                    .unwrap_or_default(),
+                if v.allowed { "allow" } else { "deny" }
+            );
+        }
+        if let Some((m, ok)) = decision.credential {
+            self.metrics
+                .record_policy_credential(namespace, m.as_str(), ok);
+        }
+        let verdict = if decision.allowed() { "allow" } else { "deny" };
+        let rule_label = rule.label();
+        let mode_name = mode.map(CredentialMode::as_str).unwrap_or("unknown");
+        if decision.allowed() {
+            tracing::info!(target: "audit", namespace, pod, rule = %rule_label, matched = %selection.matched, plugins = %plugins, credential_mode = mode_name, decision = verdict, "plugin policy decision");
+            Ok(decision)
+        } else {
+            tracing::warn!(target: "audit", namespace, pod, rule = %rule_label, matched = %selection.matched, plugins = %plugins, credential_mode = mode_name, decision = verdict, reasons = ?decision.denials, "plugin policy decision");
+            Err(PolicyError::Denied {
+                namespace: namespace.to_owned(),
+                rule: format!("{rule_label}, {}", selection.matched),
+                reasons: decision.denials,
+            })
+        }
+    }
+}
