@@ -7,6 +7,7 @@ mod common;
 mod cli;
 mod dedup;
 mod examples;
+mod faults;
 mod mount;
 mod serve_process;
 mod transforms;
