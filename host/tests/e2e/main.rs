@@ -9,5 +9,6 @@ mod dedup;
 mod examples;
 mod faults;
 mod mount;
+mod polyglot;
 mod serve_process;
 mod transforms;
