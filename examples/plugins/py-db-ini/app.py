@@ -1,6 +1,8 @@
 """WIT glue of the `py-db-ini` plugin (world `transform-plugin` of wit/transform.wit).
 
-componentize-py turns this module into a component; the logic lives in `db_ini.py`.
+componentize-py turns this module into a component; the logic lives in `db_ini.py`. Every module is
+imported at the top: the build (`--stub-wasi`) snapshots the interpreter after these imports, and an
+import at call time would need the filesystem, which the plugin does not have.
 """
 
 import db_ini
@@ -30,6 +32,8 @@ class Transformer(exports.Transformer):
             db_ini.parse_config(config)
         except db_ini.PluginError as e:
             raise as_wit_error(e)
+        except Exception as e:  # an uncaught exception would be a bare trap ("plugin crashed")
+            raise Err(types.TransformError_Failed(f"internal error ({type(e).__name__})"))
 
     def transform(self, config: str, files):
         try:
