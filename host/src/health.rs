@@ -20,6 +20,21 @@ pub struct HealthConfig {
     pub socket: PathBuf,
     /// Budget for connecting and calling Version.
     pub timeout: Duration,
+    /// The plugin policy: a rejected reload is reported as a detail (still healthy: the last good
+    /// policy is enforced, and a restart would not fix the file).
+    pub policy: Option<crate::policy::PolicyHandle>,
+}
+
+/// The health body's detail lines (a failed policy reload), empty when there is nothing to say.
+pub fn details(cfg: &HealthConfig) -> String {
+    let Some(f) = cfg.policy.as_ref().and_then(|p| p.failure()) else {
+        return String::new();
+    };
+    let ago = f.at.elapsed().map(|d| d.as_secs()).unwrap_or(0);
+    format!(
+        "policy: the newest policy file was rejected {ago}s ago with {} error(s), the previous policy stays in force; first: {}\n",
+        f.errors, f.first
+    )
 }
 
 /// Checks the gRPC server through its socket.
@@ -58,7 +73,7 @@ pub async fn bind(
             let cfg = cfg.clone();
             async move {
                 match check(&cfg).await {
-                    Ok(()) => (StatusCode::OK, "ok\n".to_string()),
+                    Ok(()) => (StatusCode::OK, format!("ok\n{}", details(&cfg))),
                     Err(e) => {
                         tracing::warn!(error = %e, "health check failed");
                         (StatusCode::SERVICE_UNAVAILABLE, format!("unhealthy: {e}\n"))

@@ -14,4 +14,5 @@ pub mod logging;
 pub mod metrics;
 pub mod mount;
 pub mod output;
+pub mod policy;
 pub mod transform;

@@ -104,6 +104,7 @@ struct Inner {
     failovers: Family<FailoverLabels, Counter>,
     plugin_calls: Family<PluginResultLabels, Counter>,
     plugin_duration: HistogramFamily<PluginLabel>,
+    policy: crate::policy::PolicyMetrics,
     coalesced: Family<ApiLabel, Counter>,
     payload_cache: Family<ApiResultLabels, Counter>,
 }
@@ -182,6 +183,7 @@ impl Metrics {
         })
         .set(1);
         registry.register("info", "Build information of the provider", info);
+        let policy = crate::policy::PolicyMetrics::register(&mut registry);
         Self {
             inner: Some(Arc::new(Inner {
                 registry,
@@ -191,6 +193,7 @@ impl Metrics {
                 failovers,
                 plugin_calls,
                 plugin_duration,
+                policy,
                 coalesced,
                 payload_cache,
             })),
@@ -263,6 +266,27 @@ impl Metrics {
                     result: if ok { "ok" } else { "error" },
                 })
                 .inc();
+        }
+    }
+
+    /// Counts one plugin policy decision on `plugin` for a mount in `namespace`.
+    pub fn record_policy_decision(&self, namespace: &str, plugin: &str, allowed: bool) {
+        if let Some(m) = &self.inner {
+            m.policy.decision(namespace, plugin, allowed);
+        }
+    }
+
+    /// Counts one plugin policy decision on a mount's credential `mode`.
+    pub fn record_policy_credential(&self, namespace: &str, mode: &'static str, allowed: bool) {
+        if let Some(m) = &self.inner {
+            m.policy.credential(namespace, mode, allowed);
+        }
+    }
+
+    /// Counts one policy file reload (`ok: false` keeps the previous policy).
+    pub fn record_policy_reload(&self, ok: bool) {
+        if let Some(m) = &self.inner {
+            m.policy.reload(ok);
         }
     }
 

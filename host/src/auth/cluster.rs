@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use k8s_openapi::api::core::v1::{Node, ServiceAccount};
+use k8s_openapi::api::core::v1::{Namespace, Node, ServiceAccount};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Api, Client, Config};
 use tokio::sync::OnceCell;
@@ -94,6 +94,16 @@ impl Cluster {
             .and_then(|a| a.get(ROLE_ANNOTATION).cloned())
             .map(|v| v.trim().to_owned())
             .filter(|v| !v.is_empty()))
+    }
+
+    /// The labels of Namespace `name` (the plugin policy's `namespaceSelector`; cached by the caller).
+    pub async fn namespace_labels(&self, name: &str) -> Result<BTreeMap<String, String>, AuthError> {
+        let api: Api<Namespace> = Api::all(self.client().await?.clone());
+        let ns = api
+            .get(name)
+            .await
+            .map_err(|e| api_err(format!("reading Namespace {name}: {e}")))?;
+        Ok(ns.metadata.labels.unwrap_or_default())
     }
 
     /// The region of this provider's node, looked up once; `None` without `--node-name`.

@@ -6,6 +6,7 @@ use clap::Args;
 use provider::auth::{AuthSettings, EnvCredentials};
 use provider::fetch::{CacheConfig, EndpointType, FetchConfig, MAX_CACHE_TTL};
 use provider::mount::{Provider, ProviderConfig, ProviderSettings};
+use provider::policy::{NamespaceLabels, PolicyEnforcer, PolicyHandle};
 use provider::transform::{Limits, PluginDir, RuntimeConfig, TransformRuntime};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -101,6 +102,19 @@ pub struct ProviderArgs {
     /// Limit on the total size of one plugin call's output files.
     #[arg(long, env = "PLUGIN_MAX_OUTPUT_KIB", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=65536))]
     pub plugin_max_output_kib: u32,
+
+    /// Namespace plugin policy file (YAML, kind PluginPolicy; docs/policy.md). Without one, built-in plugins
+    /// are allowed, custom plugins denied and every credential mode allowed.
+    #[arg(long, env = "POLICY_FILE")]
+    pub policy_file: Option<PathBuf>,
+
+    /// How often the policy file is re-read (compared by content) and, when valid, swapped in (0 disables).
+    #[arg(long, env = "POLICY_RELOAD_INTERVAL", default_value = "5s", value_parser = parse_duration)]
+    pub policy_reload_interval: Duration,
+
+    /// How long namespace labels read for the policy's namespaceSelector rules are reused.
+    #[arg(long, env = "POLICY_LABEL_CACHE_TTL", default_value = "30s", value_parser = parse_duration)]
+    pub policy_label_cache_ttl: Duration,
 
     /// Serve a fetched payload again for this long to mounts with the same identity, object, version and
     /// region (0 disables; at most 60s). Keep it at most half the driver's rotationPollInterval.
@@ -268,6 +282,7 @@ impl ProviderArgs {
         auth.ecs_endpoint = self.ecs_metadata_endpoint.clone();
         auth.refresh_before = self.credential_refresh_before;
         auth.node_name = self.node_name.clone();
+        let kubeconfig = auth.kubeconfig.clone();
         let settings = ProviderSettings {
             config: ProviderConfig {
                 default_region: self.region.clone(),
@@ -279,7 +294,11 @@ impl ProviderArgs {
             auth,
             metrics,
         };
-        let provider = Provider::build(settings).map_err(|e| anyhow::anyhow!(e))?;
+        let mut provider = Provider::build(settings).map_err(|e| anyhow::anyhow!(e))?;
+        if let Some(path) = &self.policy_file {
+            let policy = self.policy(path, kubeconfig, reload, &provider)?;
+            provider = provider.with_policy(policy);
+        }
         for p in provider.transforms().plugins() {
             tracing::info!(
                 plugin = %p.name,
@@ -290,6 +309,28 @@ impl ProviderArgs {
             );
         }
         Ok(provider)
+    }
+
+    /// The policy of `--policy-file`, checked against the plugin limits; `reload` starts its watcher.
+    fn policy(
+        &self,
+        path: &std::path::Path,
+        kubeconfig: Option<PathBuf>,
+        reload: bool,
+        provider: &Provider,
+    ) -> Result<PolicyEnforcer> {
+        let metrics = provider.metrics().clone();
+        let handle = PolicyHandle::from_file(path, self.plugin_limits(), metrics.clone())
+            .map_err(|e| anyhow::anyhow!("--policy-file: {e}"))?;
+        let policy = handle.current();
+        tracing::info!(file = %path.display(), rules = policy.rules.len(), "plugin policy loaded");
+        if reload {
+            handle
+                .spawn_watcher(self.policy_reload_interval)
+                .context("cannot start the policy reload thread")?;
+        }
+        let labels = NamespaceLabels::kubernetes(kubeconfig, self.policy_label_cache_ttl);
+        Ok(PolicyEnforcer::new(handle, labels, metrics))
     }
 
     /// Per-call plugin limits from the flags.

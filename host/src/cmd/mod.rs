@@ -3,6 +3,7 @@
 mod args;
 mod mount;
 mod plugin;
+mod policy;
 mod probe;
 mod report;
 mod serve;
@@ -29,6 +30,9 @@ enum Command {
     /// Check, run, list and precompile wasm transform plugins.
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
+    /// Check a namespace plugin policy file and explain its decisions.
+    #[command(subcommand)]
+    Policy(policy::PolicyCommand),
 }
 
 /// Runs one command to completion.
@@ -38,5 +42,6 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Mount(a) => mount::run(a),
         Command::Probe(a) => probe::run(a),
         Command::Plugin(c) => plugin::run(c),
+        Command::Policy(c) => policy::run(c),
     }
 }

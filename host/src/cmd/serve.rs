@@ -86,6 +86,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
     let health_cfg = HealthConfig {
         socket: socket_path.clone(),
         timeout: args.healthz_timeout,
+        policy: Some(provider.policy().handle().clone()),
     };
     let (health_listener, router) = health::bind(
         ([0, 0, 0, 0], args.healthz_port).into(),

@@ -1,6 +1,7 @@
 //! The mount pipeline: validate → authenticate → fetch (concurrently) → transform → check outputs.
 
 use super::error::{FailureKind, MountError, ObjectFailure};
+use super::policy_hook;
 use super::{MountInput, MountOutput, MountedFile, Payload, VersionEntry};
 use crate::auth::{
     AuthError, AuthSettings, Authenticator, Credentials, EnvCredentials, RoleRequest,
@@ -10,6 +11,7 @@ use crate::fetch::{
     AlibabaBackend, Deduplicator, Endpoint, FetchConfig, FetchError, FetchRequest, Served, Service,
 };
 use crate::metrics::{BackendApi, Metrics};
+use crate::policy::{CredentialMode, PolicyEnforcer};
 use crate::transform::{
     File, RuntimeConfig, StepErrorKind, StepSpec, TransformError, TransformRuntime,
 };
@@ -50,6 +52,10 @@ pub struct Provider {
     dedup: Deduplicator,
     transforms: TransformRuntime,
     metrics: Metrics,
+    /// The namespace plugin policy (built-in defaults unless [`Provider::with_policy`]).
+    policy: PolicyEnforcer,
+    /// The provider's own credential mode, for policy rules on credential modes.
+    provider_mode: Option<CredentialMode>,
 }
 
 /// One object that was fetched, with what the driver records about it.
@@ -66,6 +72,7 @@ impl Provider {
             return Err(format!("credentials in the environment: {problem}"));
         }
         let endpoint_type = settings.fetch.endpoint_type;
+        let provider_mode = policy_hook::provider_mode(&settings.auth, &settings.env_credentials);
         let dedup = Deduplicator::new(settings.fetch.cache.clone()).map_err(|e| e.to_string())?;
         let backend = AlibabaBackend::new(settings.fetch).map_err(|e| e.to_string())?;
         let auth = Authenticator::new(
@@ -83,8 +90,21 @@ impl Provider {
             backend,
             dedup,
             transforms,
+            policy: PolicyEnforcer::defaults(settings.metrics.clone()),
             metrics: settings.metrics,
+            provider_mode,
         })
+    }
+
+    /// Enforces `policy` instead of the built-in defaults.
+    pub fn with_policy(mut self, policy: PolicyEnforcer) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// The plugin policy in force (its reload state feeds the health endpoint).
+    pub fn policy(&self) -> &PolicyEnforcer {
+        &self.policy
     }
 
     /// The transform runtime (for listing plugins at start-up).
@@ -142,14 +162,24 @@ impl Provider {
         spec: &MountSpec,
         deadline: Instant,
     ) -> Result<MountOutput, MountError> {
+        // 0. The namespace's plugin policy decides before any plugin runs or secret is fetched.
+        let mut chains: Vec<Vec<StepSpec>> = spec.objects.iter().map(steps_for).collect();
+        let caps = policy_hook::enforce(
+            &self.policy,
+            &self.transforms,
+            spec,
+            &mut chains,
+            self.provider_mode,
+        )
+        .await?;
+
         // 1. Every plugin reference and config is checked before any secret is fetched.
-        let chains: Vec<Vec<StepSpec>> = spec.objects.iter().map(steps_for).collect();
         let mut invalid = Vec::new();
-        for (object, chain) in spec.objects.iter().zip(&chains) {
+        for ((object, chain), caps) in spec.objects.iter().zip(&chains).zip(&caps) {
             if chain.is_empty() {
                 continue;
             }
-            if let Err(errors) = self.transforms.validate_chain(chain).await {
+            if let Err(errors) = self.transforms.validate_chain_capped(chain, caps).await {
                 invalid.extend(errors.into_iter().map(|e| ObjectFailure {
                     object: object.describe(),
                     reason: e.to_string(),
@@ -213,7 +243,9 @@ impl Provider {
         let mut files = Vec::new();
         let mut versions = Vec::new();
         let mut failed = Vec::new();
-        for ((object, chain), got) in spec.objects.iter().zip(chains).zip(fetched) {
+        for (((object, chain), got), caps) in
+            spec.objects.iter().zip(chains).zip(fetched).zip(&caps)
+        {
             versions.push(VersionEntry {
                 id: object.id(),
                 version: got.version,
@@ -224,7 +256,10 @@ impl Provider {
                 vec![input]
             } else {
                 let chain_started = Instant::now();
-                let ran = self.transforms.run_chain(&chain, vec![input]).await;
+                let ran = self
+                    .transforms
+                    .run_chain_capped(&chain, vec![input], caps)
+                    .await;
                 self.metrics.record_plugin(
                     &chain_label(&chain),
                     ran.is_ok(),

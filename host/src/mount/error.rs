@@ -51,6 +51,9 @@ pub enum MountError {
     /// A transform step's plugin or config is invalid (checked before anything is fetched).
     #[error("invalid transforms:\n{}", lines(.0))]
     InvalidTransforms(Vec<ObjectFailure>),
+    /// The namespace's plugin policy refuses the mount (checked before anything runs or is fetched).
+    #[error("{0}")]
+    Policy(crate::policy::PolicyError),
     /// No usable credential.
     #[error("credentials: {0}")]
     Credentials(AuthError),
@@ -93,6 +96,12 @@ impl MountError {
             | MountError::InvalidTransforms(_)
             | MountError::OutputCollision(_) => FailureKind::Invalid,
             MountError::Credentials(_) => FailureKind::Unauthenticated,
+            MountError::Policy(crate::policy::PolicyError::Denied { .. }) => {
+                FailureKind::PermissionDenied
+            }
+            MountError::Policy(crate::policy::PolicyError::Labels { .. }) => {
+                FailureKind::Unavailable
+            }
             MountError::Fetch { failed, .. } | MountError::Transform(failed) => failed
                 .iter()
                 .map(|f| f.kind)

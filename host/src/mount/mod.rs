@@ -3,6 +3,7 @@
 
 mod engine;
 pub mod error;
+mod policy_hook;
 
 pub use engine::{Provider, ProviderConfig, ProviderSettings};
 pub use error::{MountError, ObjectFailure};

@@ -74,6 +74,17 @@ pub(super) async fn enforce(
 }
 
 fn step_use(transforms: &TransformRuntime, reference: &str) -> StepUse {
+    // `oci://registry/repo@sha256:…` plugins are pulled from a registry: never built-in.
+    if reference.starts_with("oci://") {
+        return StepUse {
+            name: reference.to_owned(),
+            requested_digest: None,
+            loaded: Some(LoadedInfo {
+                digest: None,
+                builtin: false,
+            }),
+        };
+    }
     let (name, digest) = match reference.split_once('@') {
         Some((n, d)) => (n, d.strip_prefix("sha256:").map(str::to_ascii_lowercase)),
         None => (reference, None),

@@ -131,9 +131,10 @@ pub async fn run_file(
             kind,
         };
         plugin
-            .validate(&engine, Some(0), &config)
+            .validate(&engine, Some(0), &config, &plugin.limits)
             .map_err(step_err)?;
-        let files = run_step(&engine, &plugin, Some(0), &config, input).map_err(step_err)?;
+        let files = run_step(&engine, &plugin, Some(0), &config, input, &plugin.limits)
+            .map_err(step_err)?;
         Ok(RunReport {
             files,
             elapsed: started.elapsed(),

@@ -56,6 +56,40 @@ impl Default for Limits {
     }
 }
 
+/// Per-call caps tighter than a plugin's own limits (a namespace policy's per-plugin overrides).
+/// `None` keeps the plugin's value; a cap can only lower a limit, never raise it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LimitCaps {
+    /// At most this much linear memory.
+    pub memory_bytes: Option<usize>,
+    /// At most this wall-clock budget per guest call.
+    pub timeout: Option<Duration>,
+    /// At most this many output bytes per step.
+    pub max_output_bytes: Option<usize>,
+}
+
+impl LimitCaps {
+    /// Whether no limit is capped.
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+
+    /// `base` with each capped limit lowered to the cap (never raised).
+    pub fn apply(&self, base: &Limits) -> Limits {
+        let mut out = base.clone();
+        if let Some(m) = self.memory_bytes {
+            out.memory_bytes = out.memory_bytes.min(m);
+        }
+        if let Some(t) = self.timeout {
+            out.timeout = out.timeout.min(t);
+        }
+        if let Some(o) = self.max_output_bytes {
+            out.max_output_bytes = out.max_output_bytes.min(o);
+        }
+        out
+    }
+}
+
 /// Store limiter: caps memory and table growth and remembers whether the cap was hit, so the
 /// resulting trap can be reported as a memory limit rather than a generic trap.
 pub(crate) struct CallLimiter {

@@ -57,7 +57,8 @@ pub use cache::CompileSource;
 pub use error::{StepError, StepErrorKind, TransformError};
 pub use file::File;
 pub use inspect::{CheckReport, RunReport, check_component, run_file};
-pub use limits::{Limits, PluginLogLevel};
+pub use limits::{LimitCaps, Limits, PluginLogLevel};
+pub(crate) use pipeline::valid_name as valid_plugin_name;
 pub use pipeline::StepSpec;
 pub use plugin::PluginSummary;
 pub use registry::{PluginDir, ReloadReport};
@@ -165,6 +166,11 @@ impl TransformRuntime {
             .collect()
     }
 
+    /// The loaded plugin called `name`, if any (for policy decisions on its digest and origin).
+    pub fn plugin(&self, name: &str) -> Option<PluginSummary> {
+        self.inner.registry.get(name).map(|p| p.summary.clone())
+    }
+
     /// Rescans the plugin directories now (the reload thread does this every interval).
     pub fn reload(&self) -> Result<ReloadReport, TransformError> {
         self.inner.scan(false)
@@ -176,15 +182,26 @@ impl TransformRuntime {
         plugin: &str,
         config_json: &str,
     ) -> Result<(), TransformError> {
-        self.validate_at(None, plugin, config_json).await
+        self.validate_at(None, plugin, config_json, LimitCaps::default())
+            .await
     }
 
     /// Validates every step of a chain and returns all errors at once.
     pub async fn validate_chain(&self, steps: &[StepSpec]) -> Result<(), Vec<TransformError>> {
+        self.validate_chain_capped(steps, &[]).await
+    }
+
+    /// [`Self::validate_chain`] with step `i` run under `caps[i]` (missing entries: no caps).
+    pub async fn validate_chain_capped(
+        &self,
+        steps: &[StepSpec],
+        caps: &[LimitCaps],
+    ) -> Result<(), Vec<TransformError>> {
         let mut errors = Vec::new();
         for (i, step) in steps.iter().enumerate() {
+            let cap = caps.get(i).copied().unwrap_or_default();
             if let Err(e) = self
-                .validate_at(Some(i), &step.plugin, &step.config_json)
+                .validate_at(Some(i), &step.plugin, &step.config_json, cap)
                 .await
             {
                 errors.push(e);
@@ -204,19 +221,34 @@ impl TransformRuntime {
         steps: &[StepSpec],
         input: Vec<File>,
     ) -> Result<Vec<File>, TransformError> {
+        self.run_chain_capped(steps, input, &[]).await
+    }
+
+    /// [`Self::run_chain`] with step `i` run under its plugin's limits lowered by `caps[i]`
+    /// (missing entries: no caps). A namespace policy tightens limits per mount this way.
+    pub async fn run_chain_capped(
+        &self,
+        steps: &[StepSpec],
+        input: Vec<File>,
+        caps: &[LimitCaps],
+    ) -> Result<Vec<File>, TransformError> {
         let mut files = input;
         for (i, step) in steps.iter().enumerate() {
             let plugin = self.inner.resolve(Some(i), &step.plugin)?;
+            let limits = caps
+                .get(i)
+                .copied()
+                .unwrap_or_default()
+                .apply(&plugin.limits);
             let (inner, config) = (self.inner.clone(), step.config_json.clone());
             let reference = step.plugin.clone();
             files = blocking(Some(i), &step.plugin, move || {
-                pipeline::run_step(&inner.engine, &plugin, Some(i), &config, files).map_err(
-                    |kind| StepError {
+                pipeline::run_step(&inner.engine, &plugin, Some(i), &config, files, &limits)
+                    .map_err(|kind| StepError {
                         step: Some(i),
                         plugin: reference,
                         kind,
-                    },
-                )
+                    })
             })
             .await?;
         }
@@ -228,13 +260,15 @@ impl TransformRuntime {
         step: Option<usize>,
         reference: &str,
         config: &str,
+        caps: LimitCaps,
     ) -> Result<(), TransformError> {
         let plugin = self.inner.resolve(step, reference)?;
+        let limits = caps.apply(&plugin.limits);
         let (inner, config, owned_ref) =
             (self.inner.clone(), config.to_owned(), reference.to_owned());
         blocking(step, reference, move || {
             plugin
-                .validate(&inner.engine, step, &config)
+                .validate(&inner.engine, step, &config, &limits)
                 .map_err(|kind| StepError {
                     step,
                     plugin: owned_ref,

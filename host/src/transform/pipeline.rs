@@ -144,17 +144,18 @@ fn path_problem(path: &str) -> Option<&'static str> {
     }
 }
 
-/// Runs one step synchronously (on a blocking thread): input check, guest call, output check.
+/// Runs one step synchronously (on a blocking thread) under `limits`: input check, guest call, output check.
 pub(crate) fn run_step(
     engine: &EngineHandle,
     plugin: &LoadedPlugin,
     step: Option<usize>,
     config_json: &str,
     input: Vec<File>,
+    limits: &Limits,
 ) -> Result<Vec<File>, StepErrorKind> {
-    check_input(&input, &plugin.limits)?;
-    let output = plugin.transform(engine, step, config_json, input)?;
-    check_output(&output, &plugin.limits)?;
+    check_input(&input, limits)?;
+    let output = plugin.transform(engine, step, config_json, input, limits)?;
+    check_output(&output, limits)?;
     Ok(output)
 }
 

@@ -103,12 +103,19 @@ impl LoadedPlugin {
             limits,
             pre,
         };
+        let load_limits = plugin.limits.clone();
         let info = plugin
-            .call(engine, None, Default::default(), |store, guest| {
-                guest
-                    .alibabacloud_secrets_transform_transformer()
-                    .call_info(store)
-            })
+            .call(
+                engine,
+                None,
+                &load_limits,
+                Default::default(),
+                |store, guest| {
+                    guest
+                        .alibabacloud_secrets_transform_transformer()
+                        .call_info(store)
+                },
+            )
             .map_err(|kind| format!("its `info` call failed: {kind}"))?;
         plugin.info_name = sanitize(&info.name, MAX_GUEST_TEXT);
         plugin.summary.version = sanitize(&info.version, MAX_GUEST_TEXT);
@@ -116,14 +123,15 @@ impl LoadedPlugin {
         Ok(plugin)
     }
 
-    /// Runs `validate-config`.
+    /// Runs `validate-config` under `limits` (the plugin's own, or tighter ones of a policy).
     pub(crate) fn validate(
         &self,
         engine: &EngineHandle,
         step: Option<usize>,
         config: &str,
+        limits: &Limits,
     ) -> Result<(), StepErrorKind> {
-        self.call(engine, step, Default::default(), |store, guest| {
+        self.call(engine, step, limits, Default::default(), |store, guest| {
             guest
                 .alibabacloud_secrets_transform_transformer()
                 .call_validate_config(store, config)
@@ -131,13 +139,14 @@ impl LoadedPlugin {
         .map_err(|e| guest_error(e, &Redactor::default()))
     }
 
-    /// Runs `transform`; the caller checks input and output limits.
+    /// Runs `transform` under `limits`; the caller checks input and output limits.
     pub(crate) fn transform(
         &self,
         engine: &EngineHandle,
         step: Option<usize>,
         config: &str,
         input: Vec<File>,
+        limits: &Limits,
     ) -> Result<Vec<File>, StepErrorKind> {
         // Built before the input moves into the guest: log lines and errors of this call are scrubbed of it.
         let redactor = Arc::new(Redactor::for_input(&input));
@@ -150,7 +159,7 @@ impl LoadedPlugin {
             })
             .collect();
         let output = self
-            .call(engine, step, redactor.clone(), |store, guest| {
+            .call(engine, step, limits, redactor.clone(), |store, guest| {
                 guest
                     .alibabacloud_secrets_transform_transformer()
                     .call_transform(store, config, &input)
@@ -172,45 +181,47 @@ impl LoadedPlugin {
         &self,
         engine: &EngineHandle,
         step: Option<usize>,
+        limits: &Limits,
         redactor: Arc<Redactor>,
         f: impl FnOnce(&mut Store<HostState>, &TransformPlugin) -> wasmtime::Result<R>,
     ) -> Result<R, StepErrorKind> {
         let mut store = Store::new(
             &engine.engine,
-            HostState::new(&self.summary.name, step, &self.limits, redactor),
+            HostState::new(&self.summary.name, step, limits, redactor),
         );
         store.limiter(|state| &mut state.limiter);
-        store.set_epoch_deadline(EngineHandle::deadline_ticks(self.limits.timeout));
+        store.set_epoch_deadline(EngineHandle::deadline_ticks(limits.timeout));
         store.epoch_deadline_trap();
         let result = self
             .pre
             .instantiate(&mut store)
             .and_then(|guest| f(&mut store, &guest));
         store.data().log.finish();
-        result.map_err(|e| self.classify(&e, store.data()))
+        result.map_err(|e| classify(&e, store.data(), limits))
     }
+}
 
-    fn classify(&self, err: &wasmtime::Error, state: &HostState) -> StepErrorKind {
-        if state.limiter.memory_hit {
-            return StepErrorKind::MemoryLimit {
-                limit: self.limits.memory_bytes,
-            };
-        }
-        if err
-            .downcast_ref::<wasmtime::PoolConcurrencyLimitError>()
-            .is_some()
-        {
-            return StepErrorKind::Host(
-                "too many plugin calls at once (the pooling allocator's 256 slots are in use); retry later".into(),
-            );
-        }
-        match err.downcast_ref::<Trap>() {
-            Some(Trap::Interrupt) => StepErrorKind::Timeout {
-                limit: self.limits.timeout,
-            },
-            Some(trap) => StepErrorKind::Trap(trap.to_string()),
-            None => StepErrorKind::Trap(sanitize(&root(err), MAX_GUEST_TEXT)),
-        }
+/// Names a failed call: memory cap, pool exhaustion, timeout or trap, with the limits it ran under.
+fn classify(err: &wasmtime::Error, state: &HostState, limits: &Limits) -> StepErrorKind {
+    if state.limiter.memory_hit {
+        return StepErrorKind::MemoryLimit {
+            limit: limits.memory_bytes,
+        };
+    }
+    if err
+        .downcast_ref::<wasmtime::PoolConcurrencyLimitError>()
+        .is_some()
+    {
+        return StepErrorKind::Host(
+            "too many plugin calls at once (the pooling allocator's 256 slots are in use); retry later".into(),
+        );
+    }
+    match err.downcast_ref::<Trap>() {
+        Some(Trap::Interrupt) => StepErrorKind::Timeout {
+            limit: limits.timeout,
+        },
+        Some(trap) => StepErrorKind::Trap(trap.to_string()),
+        None => StepErrorKind::Trap(sanitize(&root(err), MAX_GUEST_TEXT)),
     }
 }
 

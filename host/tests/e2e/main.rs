@@ -9,6 +9,7 @@ mod dedup;
 mod examples;
 mod faults;
 mod mount;
+mod policy;
 mod polyglot;
 mod serve_process;
 mod transforms;
