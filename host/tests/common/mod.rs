@@ -2,6 +2,8 @@
 //! unix socket in a temp dir, and a gRPC client dialing it the way the CSI driver does.
 #![allow(dead_code)]
 
+pub mod leaks;
+
 use acs_emulator::{EmulatorConfig, Handle, Seed};
 use provider::auth::{AuthSettings, EnvCredentials};
 use provider::fetch::FetchConfig;
@@ -69,6 +71,10 @@ pub struct Options {
     pub env: BTreeMap<String, String>,
     pub default_region: Option<String>,
     pub mount_timeout: Duration,
+    /// Custom (team) plugin directories, searched after the built-in plugins.
+    pub custom_plugin_dirs: Vec<PathBuf>,
+    /// Per-call plugin limits (default: a 2 s timeout, as debug builds run wasm slowly).
+    pub limits: Limits,
     /// Timeout of one backend HTTP attempt (fault tests shorten it).
     pub request_timeout: Duration,
     /// Backend retries (fault tests use short delays).
@@ -80,6 +86,8 @@ pub struct Options {
     pub node_name: Option<String>,
     /// The payload cache (`--cache-ttl`; off by default, like the binary).
     pub cache: provider::fetch::CacheConfig,
+    /// A plugin policy document (YAML) instead of the built-in defaults (which deny custom plugins).
+    pub policy: Option<String>,
 }
 
 impl Default for Options {
@@ -95,16 +103,24 @@ impl Default for Options {
             .collect(),
             default_region: Some("cn-hangzhou".into()),
             mount_timeout: Duration::from_secs(30),
+            custom_plugin_dirs: Vec::new(),
+            limits: Limits {
+                // Debug builds of the host run slower; the sandbox limits are tested on their own.
+                timeout: Duration::from_secs(2),
+                ..Limits::default()
+            },
             request_timeout: FetchConfig::default().request_timeout,
             retry: provider::fetch::RetryPolicy::default(),
             kubeconfig: None,
             node_name: None,
             cache: provider::fetch::CacheConfig::default(),
+            policy: None,
         }
     }
 }
 
 pub async fn start(opts: Options) -> Env {
+    leaks::install();
     let emulator = acs_emulator::start(EmulatorConfig {
         seed: opts.seed,
         ..Default::default()
@@ -127,13 +143,11 @@ pub async fn start(opts: Options) -> Env {
             ..FetchConfig::default()
         },
         transforms: RuntimeConfig {
-            plugin_dirs: vec![PluginDir::builtin(plugin_dir())],
+            plugin_dirs: std::iter::once(PluginDir::builtin(plugin_dir()))
+                .chain(opts.custom_plugin_dirs.iter().map(PluginDir::custom))
+                .collect(),
             cache_dir: Some(plugin_cache_dir()),
-            limits: Limits {
-                // Debug builds of the host run slower; the sandbox limits are tested on their own.
-                timeout: Duration::from_secs(2),
-                ..Limits::default()
-            },
+            limits: opts.limits.clone(),
             ..RuntimeConfig::default()
         },
         env_credentials: EnvCredentials::from_map(&env_vars),
@@ -150,7 +164,18 @@ pub async fn start(opts: Options) -> Env {
         },
         metrics: provider::metrics::Metrics::new(),
     };
-    let provider = Arc::new(Provider::build(settings).unwrap());
+    let mut provider = Provider::build(settings).unwrap();
+    if let Some(text) = &opts.policy {
+        use provider::policy::{NamespaceLabels, Policy, PolicyEnforcer, PolicyHandle};
+        let metrics = provider.metrics().clone();
+        let policy = Policy::parse(text, "test policy", &opts.limits).unwrap();
+        provider = provider.with_policy(PolicyEnforcer::new(
+            PolicyHandle::fixed(policy, metrics.clone()),
+            NamespaceLabels::Static(Default::default()),
+            metrics,
+        ));
+    }
+    let provider = Arc::new(provider);
     let metrics = provider.metrics().clone();
     let (listener, socket) = socket::bind(dir.path()).await.unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -201,7 +226,7 @@ impl Env {
             attrs.entry(k.to_string()).or_insert_with(|| v.to_string());
         }
         let mut client = self.client().await;
-        client
+        let result = client
             .mount(MountRequest {
                 attributes: serde_json::to_string(&attrs).unwrap(),
                 secrets: secrets.to_string(),
@@ -210,7 +235,12 @@ impl Env {
                 current_object_version: vec![],
             })
             .await
-            .map(|r| r.into_inner())
+            .map(|r| r.into_inner());
+        if let Err(status) = &result {
+            let leaked = leaks::leaked_in(status.message());
+            assert!(leaked.is_empty(), "{leaked:?} in the status message");
+        }
+        result
     }
 
     pub async fn stop(mut self) {
@@ -220,6 +250,10 @@ impl Env {
         if let Some(s) = self.server.take() {
             s.await.unwrap();
         }
+        let rendered = self.metrics.render();
+        let leaked = leaks::leaked_in(&rendered);
+        assert!(leaked.is_empty(), "{leaked:?} in the metrics output");
+        leaks::assert_clean();
     }
 }
 

@@ -4,10 +4,14 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod atomicity;
+mod bad_input;
 mod cli;
 mod dedup;
 mod examples;
 mod faults;
+mod isolation;
+mod leaks;
 mod mount;
 mod policy;
 mod polyglot;
