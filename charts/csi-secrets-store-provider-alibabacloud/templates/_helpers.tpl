@@ -65,10 +65,24 @@ wait longer than that (at least 10 s, as upstream).
 
 {{- define "provider.builtinPluginDir" -}}/usr/lib/csi-provider-alibabacloud/plugins{{- end -}}
 {{- define "provider.pluginCacheDir" -}}/var/cache/csi-provider-alibabacloud{{- end -}}
+{{- define "provider.policyDir" -}}/etc/csi-provider-alibabacloud/policy{{- end -}}
+
+{{/* "true" when any policy rule selects namespaces by label, which needs namespaces get. */}}
+{{- define "provider.policyUsesSelectors" -}}
+{{- if .Values.policy.enabled -}}
+{{- if .Values.policy.existingConfigMap -}}
+{{- if .Values.policy.existingConfigMapUsesSelectors -}}true{{- end -}}
+{{- else -}}
+{{- range .Values.policy.rules -}}
+{{- if .namespaceSelector -}}true{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
 
 {{/* "true" when the ClusterRole has at least one rule. */}}
 {{- define "provider.needsClusterRole" -}}
-{{- if or .Values.podIdentity.enabled .Values.regionFromNode -}}true{{- end -}}
+{{- if or .Values.podIdentity.enabled .Values.regionFromNode (include "provider.policyUsesSelectors" .) -}}true{{- end -}}
 {{- end -}}
 
 {{/*
@@ -102,9 +116,8 @@ collected and reported together.
 {{- if and (hasKey .Values.envVarsFromSecret "ACCESS_KEY_ID") (not (hasKey .Values.envVarsFromSecret "SECRET_ACCESS_KEY")) -}}
 {{- $errs = append $errs "envVarsFromSecret.ACCESS_KEY_ID is set without envVarsFromSecret.SECRET_ACCESS_KEY: an AccessKey needs both" -}}
 {{- end -}}
-{{- /* The provider has no --policy-file yet: refuse the policy rather than start pods that crash on the flag. */ -}}
-{{- if or .Values.policy.enabled .Values.policy.existingConfigMap -}}
-{{- $errs = append $errs "policy: the namespace plugin policy is not supported by this provider version yet; leave policy.enabled=false (and policy.existingConfigMap empty)" -}}
+{{- if and .Values.policy.existingConfigMap (not .Values.policy.enabled) -}}
+{{- $errs = append $errs "policy.existingConfigMap is set but policy.enabled is false: the policy would not be enforced; set policy.enabled=true (or clear policy.existingConfigMap)" -}}
 {{- end -}}
 {{- if and .Values.policy.enabled .Values.policy.existingConfigMap .Values.policy.rules -}}
 {{- $errs = append $errs "policy.existingConfigMap and policy.rules are both set: the rules would be ignored; use one of them" -}}

@@ -447,3 +447,21 @@ fn policy_explain_prints_the_rule_and_the_decision() {
         "{out}"
     );
 }
+
+#[test]
+fn the_policy_in_the_kubernetes_example_is_valid() {
+    let path = crate::common::workspace().join("examples/k8s/namespace-policy.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let cm = text
+        .split("\n---\n")
+        .map(|d| serde_yaml_ng::from_str::<serde_yaml_ng::Value>(d).unwrap())
+        .find(|d| d["kind"].as_str() == Some("ConfigMap"))
+        .expect("a ConfigMap");
+    let doc = cm["data"]["policy.yaml"].as_str().unwrap();
+    let p = Policy::parse(doc, "namespace-policy.yaml", &Limits::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        p.select("payments", None).rule.name.as_deref(),
+        Some("payments")
+    );
+}
