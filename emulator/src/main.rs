@@ -31,6 +31,10 @@ struct Cli {
     /// Allow listening on a non-loopback address.
     #[arg(long)]
     allow_non_loopback: bool,
+    /// Also serve a small OCI registry (plugin push/pull) on this loopback address; prints a second
+    /// line `registry listening on http://ADDR`.
+    #[arg(long, env = "ACS_EMULATOR_REGISTRY_LISTEN")]
+    registry_listen: Option<SocketAddr>,
 }
 
 #[tokio::main]
@@ -68,9 +72,28 @@ async fn main() -> anyhow::Result<()> {
         writeln!(out, "listening on {}", handle.base_url()).context("writing to stdout")?;
         out.flush().context("flushing stdout")?;
     }
+    let registry = match cli.registry_listen {
+        Some(addr) => {
+            let r =
+                acs_emulator::registry::start_registry(acs_emulator::registry::RegistryConfig {
+                    listen: Some(addr),
+                    ..Default::default()
+                })
+                .await?;
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "registry listening on http://{}", r.host())
+                .context("writing to stdout")?;
+            out.flush().context("flushing stdout")?;
+            Some(r)
+        }
+        None => None,
+    };
     tokio::signal::ctrl_c()
         .await
         .context("waiting for Ctrl-C")?;
     tracing::info!("shutting down");
+    if let Some(r) = registry {
+        r.shutdown().await;
+    }
     handle.shutdown().await
 }

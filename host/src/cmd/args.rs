@@ -7,6 +7,7 @@ use provider::auth::{AuthSettings, EnvCredentials};
 use provider::fetch::{CacheConfig, EndpointType, FetchConfig, MAX_CACHE_TTL};
 use provider::mount::{Provider, ProviderConfig, ProviderSettings};
 use provider::policy::{NamespaceLabels, PolicyEnforcer, PolicyHandle};
+use provider::transform::oci::{OciConfig, PublicKey, RegistryAuth};
 use provider::transform::{Limits, PluginDir, RuntimeConfig, TransformRuntime};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -115,6 +116,33 @@ pub struct ProviderArgs {
     /// How long namespace labels read for the policy's namespaceSelector rules are reused.
     #[arg(long, env = "POLICY_LABEL_CACHE_TTL", default_value = "30s", value_parser = parse_duration)]
     pub policy_label_cache_ttl: Duration,
+
+    /// Registry credentials for `oci://` plugins: a `.dockerconfigjson` file (a mounted Secret of type
+    /// kubernetes.io/dockerconfigjson). Basic auth and the bearer-token flow are used as the registry asks.
+    #[arg(long, env = "PLUGIN_REGISTRY_AUTH_FILE")]
+    pub plugin_registry_auth_file: Option<PathBuf>,
+
+    /// Registries (`host[:port]`, comma-separated) reached over plain HTTP; loopback ones always are, every
+    /// other registry only over HTTPS.
+    #[arg(long, env = "PLUGIN_REGISTRY_INSECURE", value_delimiter = ',')]
+    pub plugin_registry_insecure: Vec<String>,
+
+    /// PEM ECDSA P-256 public key (`cosign generate-key-pair` writes one) that `oci://` plugin signatures
+    /// are verified with. A present but invalid signature always fails.
+    #[arg(long, env = "PLUGIN_SIGNATURE_PUBLIC_KEY")]
+    pub plugin_signature_public_key: Option<PathBuf>,
+
+    /// Refuse `oci://` plugins without a valid signature by --plugin-signature-public-key.
+    #[arg(long, env = "PLUGIN_REQUIRE_SIGNATURES", default_value_t = false, num_args = 0..=1, default_missing_value = "true", value_parser = clap::builder::BoolishValueParser::new())]
+    pub plugin_require_signatures: bool,
+
+    /// Attempts per registry request when pulling `oci://` plugins (network errors, 5xx and 429 are retried).
+    #[arg(long, env = "PLUGIN_PULL_ATTEMPTS", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=10))]
+    pub plugin_pull_attempts: u32,
+
+    /// Connect and read timeout of one registry request.
+    #[arg(long, env = "PLUGIN_PULL_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub plugin_pull_timeout: Duration,
 
     /// Serve a fetched payload again for this long to mounts with the same identity, object, version and
     /// region (0 disables; at most 60s). Keep it at most half the driver's rotationPollInterval.
@@ -289,7 +317,7 @@ impl ProviderArgs {
                 fetch_concurrency: self.fetch_concurrency as usize,
             },
             fetch,
-            transforms: self.runtime_config(reload),
+            transforms: self.runtime_config(reload)?,
             env_credentials: EnvCredentials::from_env(),
             auth,
             metrics,
@@ -345,24 +373,49 @@ impl ProviderArgs {
 
     /// The transform runtime over the plugin directories; `reload` starts the directory watcher.
     pub fn transform_runtime(&self, reload: bool) -> Result<TransformRuntime> {
-        TransformRuntime::new(self.runtime_config(reload))
+        TransformRuntime::new(self.runtime_config(reload)?)
             .map_err(|e| anyhow::anyhow!("plugins: {e}"))
     }
 
-    fn runtime_config(&self, reload: bool) -> RuntimeConfig {
+    /// How `oci://` plugins are pulled and verified, from the flags (files are read now).
+    pub fn oci_config(&self) -> Result<OciConfig> {
+        let auth = match &self.plugin_registry_auth_file {
+            Some(path) => RegistryAuth::from_file(path)?,
+            None => RegistryAuth::default(),
+        };
+        let public_key = match &self.plugin_signature_public_key {
+            Some(path) => Some(PublicKey::from_file(path)?),
+            None => None,
+        };
+        if self.plugin_require_signatures && public_key.is_none() {
+            anyhow::bail!("--plugin-require-signatures needs --plugin-signature-public-key");
+        }
+        Ok(OciConfig {
+            auth,
+            insecure_registries: self.plugin_registry_insecure.clone(),
+            public_key,
+            require_signatures: self.plugin_require_signatures,
+            attempts: self.plugin_pull_attempts,
+            request_timeout: self.plugin_pull_timeout,
+            ..OciConfig::default()
+        })
+    }
+
+    fn runtime_config(&self, reload: bool) -> Result<RuntimeConfig> {
         let plugin_dirs = self
             .plugin_dirs
             .iter()
             .map(PluginDir::builtin)
             .chain(self.custom_plugin_dirs.iter().map(PluginDir::custom))
             .collect();
-        RuntimeConfig {
+        Ok(RuntimeConfig {
             plugin_dirs,
             cache_dir: self.plugin_cache_dir.clone(),
             limits: self.plugin_limits(),
             plugin_limits: Default::default(),
             reload_interval: (reload && !self.plugin_reload_interval.is_zero())
                 .then_some(self.plugin_reload_interval),
-        }
+            oci: self.oci_config()?,
+        })
     }
 }

@@ -27,6 +27,36 @@ pub enum PluginCommand {
         #[command(flatten)]
         provider: ProviderArgs,
     },
+    /// Publish a component to an OCI registry (checked against the plugin world first); prints the digest to pin.
+    Push(PushArgs),
+    /// Pull an `oci://` plugin (a tag is resolved again), verify it and check it loads; with --plugin-cache-dir
+    /// it is stored there and pinned for the provider.
+    Pull(PullArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct PushArgs {
+    /// The component, e.g. target/wasm32-wasip2/release/my_plugin.wasm.
+    file: PathBuf,
+    /// Where to: oci://registry/repository:tag.
+    reference: String,
+    /// Also push a cosign-compatible signature made with this PEM PKCS#8 P-256 private key
+    /// (or sign afterwards with `cosign sign --key cosign.key registry/repo@sha256:<digest>`).
+    #[arg(long)]
+    sign_key: Option<PathBuf>,
+    #[command(flatten)]
+    provider: ProviderArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct PullArgs {
+    /// oci://registry/repository:tag or oci://registry/repository@sha256:<digest>.
+    reference: String,
+    /// Also write the component here.
+    #[arg(long)]
+    output: Option<PathBuf>,
+    #[command(flatten)]
+    provider: ProviderArgs,
 }
 
 #[derive(Args, Debug)]
@@ -74,6 +104,8 @@ pub fn run(cmd: PluginCommand) -> Result<()> {
                 Ok(())
             }
             PluginCommand::Run(args) => run_one(args).await,
+            PluginCommand::Push(args) => push(args).await,
+            PluginCommand::Pull(args) => pull(args).await,
         }
     })
 }
@@ -140,6 +172,91 @@ async fn run_one(args: RunArgs) -> Result<()> {
             .collect();
         provider::output::write_atomically(dir, &out)?;
         println!("written to {}", dir.display());
+    }
+    Ok(())
+}
+
+/// A runtime for registry work only: no plugin directories, the flags' cache, limits and OCI settings.
+fn oci_runtime(provider: &ProviderArgs) -> Result<provider::transform::TransformRuntime> {
+    provider::transform::TransformRuntime::new(provider::transform::RuntimeConfig {
+        cache_dir: provider.plugin_cache_dir.clone(),
+        limits: provider.plugin_limits(),
+        oci: provider.oci_config()?,
+        ..Default::default()
+    })
+    .map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+async fn push(args: PushArgs) -> Result<()> {
+    let report = check_component(&args.file, &args.provider.plugin_limits())
+        .map_err(|e| anyhow::anyhow!("{}: not pushed: {e}", args.file.display()))?;
+    let key = match &args.sign_key {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("--sign-key {}: cannot read it", path.display()))?;
+            Some(
+                provider::transform::oci::PrivateKey::from_pem(&text)
+                    .map_err(|why| anyhow::anyhow!("--sign-key {}: {why}", path.display()))?,
+            )
+        }
+        None => None,
+    };
+    let wasm = std::fs::read(&args.file)
+        .with_context(|| format!("cannot read {}", args.file.display()))?;
+    let runtime = oci_runtime(&args.provider)?;
+    let digest = runtime
+        .push_oci(&args.reference, &wasm, key.as_ref())
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let repo = provider::transform::oci::OciReference::parse(&args.reference)
+        .map_err(|e| anyhow::anyhow!(e))?
+        .name();
+    println!(
+        "pushed {} ({} bytes; plugin {} {})",
+        args.reference,
+        wasm.len(),
+        report.info_name,
+        report.version
+    );
+    println!("digest: sha256:{digest}");
+    if key.is_some() {
+        println!("signed: tag sha256-{digest}.sig");
+    }
+    println!("pin it: plugin: \"{repo}@sha256:{digest}\"");
+    Ok(())
+}
+
+async fn pull(args: PullArgs) -> Result<()> {
+    let runtime = oci_runtime(&args.provider)?;
+    let p = runtime
+        .pull_oci(&args.reference)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let origin = p.oci.clone().context("not an OCI plugin")?;
+    println!("pulled {}", args.reference);
+    println!("  manifest digest  sha256:{}", origin.manifest_digest);
+    println!("  wasm digest      sha256:{}", p.digest);
+    println!(
+        "  plugin           {} {}  {}",
+        p.name, p.version, p.description
+    );
+    println!(
+        "  signature        {}",
+        if origin.signature_verified {
+            "verified with --plugin-signature-public-key"
+        } else if args.provider.plugin_signature_public_key.is_some() {
+            "none (signatures are optional)"
+        } else {
+            "not checked (no --plugin-signature-public-key)"
+        }
+    );
+    println!(
+        "  pin it           plugin: \"{}@sha256:{}\"",
+        origin.repository, origin.manifest_digest
+    );
+    if let Some(out) = &args.output {
+        std::fs::copy(&p.path, out).with_context(|| format!("cannot write {}", out.display()))?;
+        println!("  written to       {}", out.display());
     }
     Ok(())
 }

@@ -154,6 +154,18 @@ pub fn parse_flag(text: &str) -> Result<bool, String> {
 
 /// `<name>[@sha256:<64 lowercase hex>]` with name `^[a-z0-9][a-z0-9-]{0,62}$`.
 pub fn parse_plugin_ref(text: &str) -> Result<PluginRef, String> {
+    // `oci://registry/repo:tag` or `…@sha256:<manifest digest>`: the name keeps registry, repo and tag.
+    if text.starts_with(crate::transform::oci::SCHEME) {
+        let r = crate::transform::oci::OciReference::parse(text)?;
+        let name = match &r.tag {
+            Some(t) => format!("{}:{t}", r.name()),
+            None => r.name(),
+        };
+        return Ok(PluginRef {
+            name,
+            digest: r.digest,
+        });
+    }
     let (name, digest) = match text.split_once('@') {
         Some((name, pin)) => {
             let hex = pin.strip_prefix("sha256:").filter(|h| {
@@ -346,6 +358,18 @@ mod tests {
         ] {
             assert!(parse_plugin_ref(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn oci_plugin_refs_keep_registry_repo_and_tag() {
+        let d = "b".repeat(64);
+        let pinned = parse_plugin_ref(&format!("oci://reg.example.com:5000/t/p@sha256:{d}")).unwrap();
+        assert_eq!(pinned.name, "oci://reg.example.com:5000/t/p");
+        assert_eq!(pinned.to_string(), format!("oci://reg.example.com:5000/t/p@sha256:{d}"));
+        let tagged = parse_plugin_ref("oci://reg/p:v1").unwrap();
+        assert_eq!((tagged.name.as_str(), tagged.digest), ("oci://reg/p:v1", None));
+        let err = parse_plugin_ref("oci://reg/p").unwrap_err();
+        assert!(err.contains("neither a tag nor a digest"), "{err}");
     }
 
     #[test]

@@ -73,6 +73,10 @@ pub enum StepErrorKind {
     /// The reference is not `name` or `name@sha256:<64 hex digits>`.
     #[error("invalid plugin reference: {0}")]
     BadReference(String),
+    /// An `oci://` plugin could not be pulled, verified or loaded (the message names the
+    /// reference with its digest and what was expected).
+    #[error("{0}")]
+    Oci(String),
     /// No plugin of that name is loaded.
     #[error("no such plugin is loaded (loaded: {available}){}", .load_error.as_ref().map(|e| format!("; its file failed to load: {e}")).unwrap_or_default())]
     NotFound {

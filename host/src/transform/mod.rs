@@ -46,6 +46,7 @@ mod limits;
 mod pipeline;
 mod plugin;
 mod redact;
+pub mod oci;
 mod registry;
 
 use std::collections::HashMap;
@@ -81,6 +82,8 @@ pub struct RuntimeConfig {
     pub plugin_limits: HashMap<String, Limits>,
     /// How often to rescan the plugin directories; `None` disables automatic reloads.
     pub reload_interval: Option<Duration>,
+    /// How `oci://` plugin references are pulled and verified (stored under `cache_dir/oci`).
+    pub oci: oci::OciConfig,
 }
 
 /// Engine tuning that deployments normally leave at its default.
@@ -111,6 +114,9 @@ struct Inner {
     registry: Registry,
     limits: Limits,
     plugin_limits: HashMap<String, Limits>,
+    oci: oci::OciPlugins,
+    /// OCI plugins loaded by this runtime, by `oci://registry/repo@sha256:<manifest digest>`.
+    oci_loaded: std::sync::Mutex<HashMap<String, Arc<LoadedPlugin>>>,
 }
 
 impl TransformRuntime {
@@ -148,6 +154,9 @@ impl TransformRuntime {
             registry: Registry::new(cfg.plugin_dirs),
             limits: cfg.limits,
             plugin_limits: cfg.plugin_limits,
+            oci: oci::OciPlugins::new(&cfg.oci, cfg.cache_dir.as_deref())
+                .map_err(|e| TransformError::Config(e.to_string()))?,
+            oci_loaded: Default::default(),
         });
         inner.scan(true)?;
         if let Some(interval) = cfg.reload_interval {
@@ -234,7 +243,7 @@ impl TransformRuntime {
     ) -> Result<Vec<File>, TransformError> {
         let mut files = input;
         for (i, step) in steps.iter().enumerate() {
-            let plugin = self.inner.resolve(Some(i), &step.plugin)?;
+            let plugin = self.resolve(Some(i), &step.plugin).await?;
             let limits = caps
                 .get(i)
                 .copied()
@@ -262,7 +271,7 @@ impl TransformRuntime {
         config: &str,
         caps: LimitCaps,
     ) -> Result<(), TransformError> {
-        let plugin = self.inner.resolve(step, reference)?;
+        let plugin = self.resolve(step, reference).await?;
         let limits = caps.apply(&plugin.limits);
         let (inner, config, owned_ref) =
             (self.inner.clone(), config.to_owned(), reference.to_owned());

@@ -38,6 +38,8 @@ pub struct PluginSummary {
     pub path: PathBuf,
     /// Whether its code was compiled at load or came from a cache.
     pub compiled: CompileSource,
+    /// For `oci://` plugins: repository, tag, manifest digest and whether its signature was verified.
+    pub oci: Option<super::oci::OciOrigin>,
 }
 
 /// A plugin ready to be called.
@@ -94,6 +96,7 @@ impl LoadedPlugin {
                 builtin: source.builtin,
                 path: source.path.to_owned(),
                 compiled: compiled.source,
+                oci: None,
             },
             info_name: String::new(),
             imports,

@@ -86,6 +86,8 @@ pub struct Options {
     pub node_name: Option<String>,
     /// The payload cache (`--cache-ttl`; off by default, like the binary).
     pub cache: provider::fetch::CacheConfig,
+    /// How `oci://` plugins are pulled (tests give each provider its own `store_dir`).
+    pub oci: provider::transform::oci::OciConfig,
     /// A plugin policy document (YAML) instead of the built-in defaults (which deny custom plugins).
     pub policy: Option<String>,
 }
@@ -114,6 +116,7 @@ impl Default for Options {
             kubeconfig: None,
             node_name: None,
             cache: provider::fetch::CacheConfig::default(),
+            oci: Default::default(),
             policy: None,
         }
     }
@@ -137,9 +140,9 @@ pub async fn start(opts: Options) -> Env {
         fetch: FetchConfig {
             kms_endpoint: Some(emulator.base_url()),
             oos_endpoint: Some(emulator.base_url()),
-            cache: opts.cache,
             request_timeout: opts.request_timeout,
             retry: opts.retry,
+            cache: opts.cache,
             ..FetchConfig::default()
         },
         transforms: RuntimeConfig {
@@ -148,6 +151,7 @@ pub async fn start(opts: Options) -> Env {
                 .collect(),
             cache_dir: Some(plugin_cache_dir()),
             limits: opts.limits.clone(),
+            oci: opts.oci,
             ..RuntimeConfig::default()
         },
         env_credentials: EnvCredentials::from_map(&env_vars),
