@@ -67,7 +67,7 @@ impl Client {
     }
 
     fn pick(&self, r: &OciReference) -> &oci_client::Client {
-        if r.is_loopback() || self.settings.insecure.iter().any(|i| *i == r.registry) {
+        if r.is_loopback() || self.settings.insecure.contains(&r.registry) {
             &self.http
         } else {
             &self.https
