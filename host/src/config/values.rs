@@ -363,11 +363,18 @@ mod tests {
     #[test]
     fn oci_plugin_refs_keep_registry_repo_and_tag() {
         let d = "b".repeat(64);
-        let pinned = parse_plugin_ref(&format!("oci://reg.example.com:5000/t/p@sha256:{d}")).unwrap();
+        let pinned =
+            parse_plugin_ref(&format!("oci://reg.example.com:5000/t/p@sha256:{d}")).unwrap();
         assert_eq!(pinned.name, "oci://reg.example.com:5000/t/p");
-        assert_eq!(pinned.to_string(), format!("oci://reg.example.com:5000/t/p@sha256:{d}"));
+        assert_eq!(
+            pinned.to_string(),
+            format!("oci://reg.example.com:5000/t/p@sha256:{d}")
+        );
         let tagged = parse_plugin_ref("oci://reg/p:v1").unwrap();
-        assert_eq!((tagged.name.as_str(), tagged.digest), ("oci://reg/p:v1", None));
+        assert_eq!(
+            (tagged.name.as_str(), tagged.digest),
+            ("oci://reg/p:v1", None)
+        );
         let err = parse_plugin_ref("oci://reg/p").unwrap_err();
         assert!(err.contains("neither a tag nor a digest"), "{err}");
     }
