@@ -22,6 +22,9 @@ accessKeys:
   - id: LTAI5tProvider
     secret: provider-secret-value
     permissions: []
+  - id: LTAI5tVolumeKey
+    secret: volume-secret-value
+    permissions: ["app/*"]
 kmsSecrets:
   - name: app/db
     versions: [{versionId: v1, data: app-db-value, stages: [ACSCurrent]}]
@@ -40,7 +43,7 @@ roles:
     trust:
       accessKeys: [LTAI5tProvider]
       oidcProviderArn: acs:ram::1234567890123456:oidc-provider/ack-rrsa-c1
-      oidcSubjects: ["system:serviceaccount:default:web"]
+      oidcSubjects: ["system:serviceaccount:default:web", "system:serviceaccount:kube-system:csi-provider"]
   - name: partner-role
     externalId: partner-ext
     permissions: ["team-*"]
@@ -557,5 +560,99 @@ async fn per_pod_role_comes_from_the_service_account_annotation() {
         "{m}"
     );
     assert_eq!(env.emulator.calls("AssumeRoleWithOIDC"), 1);
+    env.stop().await;
+}
+
+#[test]
+fn a_bad_session_expiration_stops_serve_at_start_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_csi-provider-alibabacloud"))
+        .env_clear()
+        .env("ALICLOUD_ROLE_SESSION_EXPIRATION", "ten")
+        .env("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
+        .args(["serve", "--providers-dir"])
+        .arg(dir.path())
+        .args(["--metrics-port", "0", "--healthz-port", "0"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Bounded wait: a provider that ignored the value would serve until killed.
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(30) {
+            child.kill().unwrap();
+            panic!("serve kept running with ALICLOUD_ROLE_SESSION_EXPIRATION=ten");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(!status.success(), "{stderr}");
+    assert!(
+        stderr.contains("ALICLOUD_ROLE_SESSION_EXPIRATION \"ten\"")
+            && stderr.contains("900 to 43200"),
+        "{stderr}"
+    );
+    assert!(
+        !dir.path().join("alibabacloud.sock").exists(),
+        "no socket was created"
+    );
+}
+
+#[tokio::test]
+async fn provider_rrsa_exchanges_its_token_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("token");
+    std::fs::write(
+        &token_file,
+        pod_token("system:serviceaccount:kube-system:csi-provider", 600),
+    )
+    .unwrap();
+    let env = start(Options {
+        seed: seed(""),
+        env: env(&[
+            ("ALIBABA_CLOUD_ROLE_ARN", APP_ROLE),
+            ("ALIBABA_CLOUD_OIDC_PROVIDER_ARN", PROVIDER),
+            (
+                "ALIBABA_CLOUD_OIDC_TOKEN_FILE",
+                token_file.to_str().unwrap(),
+            ),
+        ]),
+        ..Options::default()
+    })
+    .await;
+    for _ in 0..3 {
+        let resp = env
+            .mount(&[("objects", "- objectName: app/db")], "")
+            .await
+            .expect("RRSA");
+        assert_eq!(text(&resp, "app_db"), "app-db-value");
+    }
+    assert_eq!(env.emulator.calls("AssumeRoleWithOIDC"), 1, "cached");
+    assert_eq!(env.emulator.calls("AssumeRole"), 0);
+    env.stop().await;
+}
+
+#[tokio::test]
+async fn the_volumes_node_publish_secret_wins_over_the_providers_identity() {
+    // The provider's own key may read nothing; the volume's key may read app/*.
+    let env = start(Options {
+        seed: seed(""),
+        env: env(&PROVIDER_AK[..2]),
+        ..Options::default()
+    })
+    .await;
+    let params = [("objects", "- objectName: app/db")];
+    let volume =
+        serde_json::json!({"access_key": "LTAI5tVolumeKey", "access_secret": "volume-secret-value"})
+            .to_string();
+    let resp = env.mount(&params, &volume).await.expect("volume key");
+    assert_eq!(text(&resp, "app_db"), "app-db-value");
+    let err = env.mount(&params, "").await.unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied, "{err:?}");
     env.stop().await;
 }
