@@ -16,8 +16,8 @@ type Labels = BTreeMap<String, String>;
 pub enum NamespaceLabels {
     /// The Kubernetes API (needs `get` on `namespaces`), cached per namespace for `ttl`.
     Kubernetes {
-        /// The client (connects on first use).
-        cluster: Cluster,
+        /// The client (connects on first use; boxed: it is much larger than the other variant).
+        cluster: Box<Cluster>,
         /// Cache lifetime.
         ttl: Duration,
         /// namespace → (read at, labels).
@@ -44,7 +44,7 @@ impl NamespaceLabels {
     /// Labels from the API of `kubeconfig` (`None`: in-cluster / `KUBECONFIG`).
     pub fn kubernetes(kubeconfig: Option<std::path::PathBuf>, ttl: Duration) -> Self {
         Self::Kubernetes {
-            cluster: Cluster::new(kubeconfig, None),
+            cluster: Box::new(Cluster::new(kubeconfig, None)),
             ttl,
             cache: Mutex::new(HashMap::new()),
         }
