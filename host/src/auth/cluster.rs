@@ -97,7 +97,10 @@ impl Cluster {
     }
 
     /// The labels of Namespace `name` (the plugin policy's `namespaceSelector`; cached by the caller).
-    pub async fn namespace_labels(&self, name: &str) -> Result<BTreeMap<String, String>, AuthError> {
+    pub async fn namespace_labels(
+        &self,
+        name: &str,
+    ) -> Result<BTreeMap<String, String>, AuthError> {
         let api: Api<Namespace> = Api::all(self.client().await?.clone());
         let ns = api
             .get(name)
