@@ -270,7 +270,33 @@ if ds_list:
     else:
         expect("policy" not in vols and "policy" not in mounts, "no policy volume without policy.enabled")
 
-other_cms = [d['metadata']['name'] for d in kinds.get('ConfigMap', []) if d['metadata']['name'] != rendered_policy]
+# oci:// plugins: the signing public key is a ConfigMap mounted as PLUGIN_SIGNATURE_PUBLIC_KEY, the registry pull
+# Secret (dockerconfigjson) is mounted as PLUGIN_REGISTRY_AUTH_FILE; nothing of either without its value.
+oci = v["plugins"].get("oci", {})
+rendered_signing = None
+signing_cms = [d for d in kinds.get('ConfigMap', []) if d['metadata']['name'].endswith('-plugin-signing')]
+if oci.get("signaturePublicKey") and ds_list:
+    expect(len(signing_cms) == 1, "plugins.oci.signaturePublicKey needs the plugin-signing ConfigMap")
+    if signing_cms:
+        rendered_signing = signing_cms[0]['metadata']['name']
+        expect(signing_cms[0]["data"]["cosign.pub"].strip() == oci["signaturePublicKey"].strip(), "cosign.pub must hold the key unchanged")
+        expect(vols.get("plugin-signing-key", {}).get("configMap", {}).get("name") == rendered_signing, "signing key ConfigMap not mounted")
+        key_file = env.get("PLUGIN_SIGNATURE_PUBLIC_KEY", {}).get("value", "")
+        expect(key_file.startswith(mounts.get("plugin-signing-key", {}).get("mountPath", "?") + "/"), f"PLUGIN_SIGNATURE_PUBLIC_KEY {key_file!r} is not in the mounted ConfigMap")
+        expect(env.get("PLUGIN_REQUIRE_SIGNATURES", {}).get("value") == str(oci.get("requireSignatures", False)).lower(), "PLUGIN_REQUIRE_SIGNATURES must follow plugins.oci.requireSignatures")
+else:
+    expect(not signing_cms, "no plugin-signing ConfigMap without plugins.oci.signaturePublicKey")
+if ds_list:
+    auth_vol = vols.get("plugin-registry-auth", {}).get("secret", {})
+    if oci.get("registryAuthSecret"):
+        expect(auth_vol.get("secretName") == oci["registryAuthSecret"] and auth_vol.get("items") == [{"key": ".dockerconfigjson", "path": "config.json"}],
+               f"registry pull Secret must be mounted as its .dockerconfigjson only: {auth_vol}")
+        expect(env.get("PLUGIN_REGISTRY_AUTH_FILE", {}).get("value", "").startswith(mounts.get("plugin-registry-auth", {}).get("mountPath", "?") + "/"),
+               "PLUGIN_REGISTRY_AUTH_FILE is not in the mounted Secret")
+    else:
+        expect(not auth_vol and "PLUGIN_REGISTRY_AUTH_FILE" not in env, "no registry auth without plugins.oci.registryAuthSecret")
+
+other_cms = [d['metadata']['name'] for d in kinds.get('ConfigMap', []) if d['metadata']['name'] not in (rendered_policy, rendered_signing)]
 expect(not other_cms, f"no ConfigMap but the policy's may be rendered: {other_cms}")
 
 # RBAC: exactly the rules the enabled features need, and nothing when nothing needs the API.
