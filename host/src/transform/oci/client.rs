@@ -217,7 +217,16 @@ impl Client {
 /// Retry network errors, 5xx and 429; everything else is final.
 fn classify(shown: &str, e: OciDistributionError) -> Failure {
     use OciDistributionError as E;
-    let text = e.to_string();
+    // reqwest's message hides the cause ("error sending request"); name it (refused, timed out, TLS...).
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(cause) = source {
+        let c = cause.to_string();
+        if !text.contains(&c) {
+            text = format!("{text}: {c}");
+        }
+        source = cause.source();
+    }
     match e {
         E::RequestError(_) | E::IoError(_) => Failure::Retry(text),
         E::ServerError { code, .. } if code >= 500 || code == 429 => Failure::Retry(text),
