@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use acs_emulator::{Fault, Seed};
 use common::{Env, Options, start, text};
+use futures::StreamExt;
 use provider::fetch::RetryPolicy;
 use tonic::Code;
 
@@ -138,7 +139,7 @@ async fn per_pod_identity_reads_with_the_pods_role_and_never_falls_back() {
 }
 
 #[tokio::test]
-async fn env_key_with_assume_role_makes_one_sts_call_for_many_mounts() {
+async fn a_thousand_grpc_mounts_of_one_identity_make_one_sts_call() {
     let mut vars = PROVIDER_AK.to_vec();
     vars.push(("ALICLOUD_ROLE_ARN", APP_ROLE));
     vars.retain(|(k, _)| *k != "ALIBABA_CLOUD_OIDC_PROVIDER_ARN");
@@ -149,11 +150,74 @@ async fn env_key_with_assume_role_makes_one_sts_call_for_many_mounts() {
     })
     .await;
     let params = [("objects", "- objectName: app/db")];
-    for _ in 0..20 {
-        let resp = env.mount(&params, "").await.expect("assumed role reads");
-        assert_eq!(text(&resp, "app_db"), "app-db-value");
+    // 1,000 mounts, 50 in flight at a time (the first 50 all race for the credential).
+    let results: Vec<_> = futures::stream::iter(0..1000)
+        .map(|_| env.mount(&params, ""))
+        .buffer_unordered(50)
+        .collect()
+        .await;
+    for r in &results {
+        let resp = r.as_ref().expect("assumed role reads");
+        assert_eq!(text(resp, "app_db"), "app-db-value");
     }
     assert_eq!(env.emulator.calls("AssumeRole"), 1);
+    env.stop().await;
+}
+
+#[tokio::test]
+async fn sts_credentials_are_refreshed_before_they_expire() {
+    let env = start(Options {
+        seed: seed("stsCredentialLifetimeSeconds: 4\n"),
+        env: role_env(),
+        ..Options::default()
+    })
+    .await;
+    let params = [("objects", "- objectName: app/db")];
+    env.mount(&params, "").await.expect("first mount");
+    env.mount(&params, "").await.expect("cached");
+    assert_eq!(env.emulator.calls("AssumeRole"), 1);
+    // A 3-4 s credential (expirations are whole seconds) is refreshed when a quarter of its
+    // lifetime is left, i.e. 2.25-3 s after it was issued.
+    tokio::time::sleep(Duration::from_millis(3000)).await;
+    env.mount(&params, "").await.expect("refreshed");
+    assert_eq!(env.emulator.calls("AssumeRole"), 2);
+    assert_eq!(
+        env.emulator.calls("GetSecretValue"),
+        3,
+        "no call was refused for an expired token"
+    );
+    env.stop().await;
+}
+
+#[tokio::test]
+async fn ecs_credentials_are_served_stale_while_metadata_is_down_until_they_expire() {
+    let env = start(Options {
+        seed: seed(
+            "ecsMetadata: {roleName: ecs-node-role, instanceId: i-1, requireToken: true, credentialLifetimeSeconds: 4}\n",
+        ),
+        env: BTreeMap::new(),
+        ..Options::default()
+    })
+    .await;
+    let params = [("objects", "- objectName: app/db")];
+    env.mount(&params, "").await.expect("node role");
+    let calls = env.emulator.metadata_calls();
+    assert_eq!(calls, 3, "token, role, credential");
+    // In the refresh window the metadata server fails: the still valid credential is used.
+    tokio::time::sleep(Duration::from_millis(3000)).await;
+    env.emulator.set_metadata_down(true);
+    let resp = env.mount(&params, "").await.expect("served stale");
+    assert_eq!(text(&resp, "app_db"), "app-db-value");
+    assert!(env.emulator.metadata_calls() > calls, "a refresh was tried");
+    // Once it has expired nothing is served: a clear error naming the source.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let err = env.mount(&params, "").await.unwrap_err();
+    assert_eq!(err.code(), Code::Unauthenticated, "{err:?}");
+    assert!(
+        err.message().contains("ECS RAM role") && err.message().contains("HTTP 500"),
+        "{}",
+        err.message()
+    );
     env.stop().await;
 }
 
