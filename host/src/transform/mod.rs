@@ -43,10 +43,10 @@ mod host_impl;
 mod imports;
 mod inspect;
 mod limits;
+pub mod oci;
 mod pipeline;
 mod plugin;
 mod redact;
-pub mod oci;
 mod registry;
 
 use std::collections::HashMap;
@@ -250,7 +250,7 @@ impl TransformRuntime {
                 .unwrap_or_default()
                 .apply(&plugin.limits);
             let (inner, config) = (self.inner.clone(), step.config_json.clone());
-            let reference = step.plugin.clone();
+            let reference = oci::shown_reference(&plugin, &step.plugin);
             files = blocking(Some(i), &step.plugin, move || {
                 pipeline::run_step(&inner.engine, &plugin, Some(i), &config, files, &limits)
                     .map_err(|kind| StepError {
@@ -274,7 +274,7 @@ impl TransformRuntime {
         let plugin = self.resolve(step, reference).await?;
         let limits = caps.apply(&plugin.limits);
         let (inner, config, owned_ref) =
-            (self.inner.clone(), config.to_owned(), reference.to_owned());
+            (self.inner.clone(), config.to_owned(), oci::shown_reference(&plugin, reference));
         blocking(step, reference, move || {
             plugin
                 .validate(&inner.engine, step, &config, &limits)

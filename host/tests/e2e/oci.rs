@@ -159,6 +159,20 @@ async fn cli_push_then_mount_by_tag_and_digest_and_cli_pull() {
         "the tag's digest is the one loaded: no second pull"
     );
 
+    // An error of the plugin itself names the digest the tag was resolved to.
+    let bad_config = objects(&tag_ref).replace("{output: database-url}", "{bogus: 1}");
+    let err = env
+        .mount(&[("objects", &bad_config), ("region", "cn-hangzhou")], "")
+        .await
+        .unwrap_err();
+    assert!(
+        err.message()
+            .contains(&format!("{tag_ref}@sha256:{digest}"))
+            && err.message().contains("bogus"),
+        "{}",
+        err.message()
+    );
+
     // A digest the registry does not have: the error names the reference and digest.
     let missing = format!("oci://{host}/team/db-url@sha256:{}", "0".repeat(64));
     let err = env

@@ -152,3 +152,12 @@ fn step_err(reference: &str, kind: StepErrorKind) -> TransformError {
     }
     .into()
 }
+
+/// How a step's plugin is named in its errors: an `oci://` tag reference gets the digest it was
+/// resolved to (`oci://reg/repo:v1@sha256:…`), so a report says exactly which code ran.
+pub(crate) fn shown_reference(plugin: &LoadedPlugin, reference: &str) -> String {
+    match &plugin.summary.oci {
+        Some(o) if !reference.contains('@') => format!("{reference}@sha256:{}", o.manifest_digest),
+        _ => reference.to_owned(),
+    }
+}

@@ -32,6 +32,7 @@ use std::time::Duration;
 
 pub use auth::{RegistryAuth, RegistryCredentials};
 pub use error::OciError;
+pub(crate) use load::shown_reference;
 pub use reference::{OciReference, SCHEME};
 pub use signature::{PrivateKey, PublicKey, payload as signature_payload, signature_tag};
 
