@@ -86,7 +86,7 @@ fn check(file: &std::path::Path, global: &Limits) -> Result<()> {
         println!("    {}", describe(r).join("\n    "));
         if r.require_signed {
             println!(
-                "    warning: requireSignedPlugins is not enforced yet: this provider cannot verify plugin signatures"
+                "    signatures:       required (built-in plugins, or oci:// plugins whose signature verifies)"
             );
         }
     }
@@ -221,6 +221,11 @@ fn explain(a: ExplainArgs) -> Result<()> {
         println!("  {line}");
     }
     if decision.allowed() {
+        if rule.require_signed && a.custom {
+            println!(
+                "signature: required by the rule: allowed only as an oci:// plugin whose signature verifies"
+            );
+        }
         println!("decision:  allow");
         Ok(())
     } else {

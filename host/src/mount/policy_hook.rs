@@ -4,6 +4,7 @@
 use crate::auth::{AuthSettings, EnvCredentials, VolumeCredentials};
 use crate::config::MountSpec;
 use crate::policy::{CredentialMode, LoadedInfo, ObjectUse, PolicyEnforcer, StepUse};
+use crate::transform::oci::{OciReference, SCHEME};
 use crate::transform::{LimitCaps, StepSpec, TransformRuntime};
 
 use super::error::MountError;
@@ -63,22 +64,74 @@ pub(super) async fn enforce(
         .map_err(MountError::Policy)?;
     for (chain, pins) in chains.iter_mut().zip(&decision.pins) {
         for (step, pin) in chain.iter_mut().zip(pins) {
-            if let Some(pin) = pin
-                && !step.plugin.contains('@')
-            {
+            let Some(pin) = pin else { continue };
+            if step.plugin.starts_with(SCHEME) {
+                if let Ok(r) = OciReference::parse(&step.plugin) {
+                    step.plugin = format!("{}@sha256:{pin}", r.name());
+                }
+            } else if !step.plugin.contains('@') {
                 step.plugin = format!("{}@sha256:{pin}", step.plugin);
             }
+        }
+    }
+    if decision.require_signed {
+        let unsigned = unsigned_plugins(transforms, chains).await;
+        if !unsigned.is_empty() {
+            return Err(MountError::Policy(
+                policy.deny_unsigned(namespace, pod, &decision, unsigned),
+            ));
         }
     }
     Ok(decision.caps)
 }
 
+/// `(plugin, reason)` for every plugin of the chains without a verified signature. Built-in
+/// plugins ship in the image and count as signed; custom plugin files carry no signature; `oci://`
+/// plugins are pulled (once per digest) to learn whether their signature was verified. A plugin
+/// that cannot be resolved is left to plugin validation, which names the problem.
+async fn unsigned_plugins(
+    transforms: &TransformRuntime,
+    chains: &[Vec<StepSpec>],
+) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for step in chains.iter().flatten() {
+        if !seen.insert(step.plugin.clone()) {
+            continue;
+        }
+        let Ok(p) = transforms.resolve_plugin(&step.plugin).await else {
+            continue;
+        };
+        let why = match &p.oci {
+            Some(o) if o.signature_verified => continue,
+            Some(o) => format!(
+                "plugin {:?} (manifest sha256:{}) has no signature verified by --plugin-signature-public-key and the rule sets requireSignedPlugins",
+                o.repository, o.manifest_digest
+            ),
+            None if p.builtin => continue,
+            None => format!(
+                "plugin {:?} (sha256:{}) is a custom plugin file, which carries no signature, and the rule sets requireSignedPlugins (publish it as a signed oci:// plugin)",
+                p.name, p.digest
+            ),
+        };
+        if !out.iter().any(|(n, _)| *n == p.name) {
+            out.push((p.name.clone(), why));
+        }
+    }
+    out
+}
+
 fn step_use(transforms: &TransformRuntime, reference: &str) -> StepUse {
-    // `oci://registry/repo@sha256:…` plugins are pulled from a registry: never built-in.
-    if reference.starts_with("oci://") {
+    // `oci://registry/repo[:tag][@sha256:…]` plugins come from a registry: never built-in, named
+    // without tag or digest; their digest is known once pulled (after the decision).
+    if reference.starts_with(SCHEME) {
+        let (name, digest) = match OciReference::parse(reference) {
+            Ok(r) => (r.name(), r.digest),
+            Err(_) => (reference.to_owned(), None),
+        };
         return StepUse {
-            name: reference.to_owned(),
-            requested_digest: None,
+            name,
+            requested_digest: digest,
             loaded: Some(LoadedInfo {
                 digest: None,
                 builtin: false,

@@ -59,6 +59,11 @@ pub struct Decision {
     /// Per object, per step: the digest the rule pins for that plugin (the run enforces it again,
     /// so a plugin file swapped after this decision is not run).
     pub pins: Vec<Vec<Option<String>>>,
+    /// The rule's `requireSignedPlugins`: the caller checks signatures (pulling `oci://` plugins)
+    /// only after everything else allowed the mount.
+    pub require_signed: bool,
+    /// The deciding rule as messages name it (set by the enforcer).
+    pub rule: String,
 }
 
 impl Decision {
@@ -126,6 +131,8 @@ pub fn decide(rule: &Rule, objects: &[ObjectUse], mode: Option<CredentialMode>) 
         denials: Vec::new(),
         caps: Vec::new(),
         pins: Vec::new(),
+        require_signed: rule.require_signed,
+        rule: rule.label(),
     };
     if let Some(m) = mode {
         let ok = rule

@@ -608,7 +608,7 @@ impl Parser {
                         };
                         let at = format!("{}.{plugin}", path("pluginLimits"));
                         let field = format!("pluginLimits.{plugin}");
-                        if !crate::transform::valid_plugin_name(&plugin) {
+                        if !valid_limit_key(&plugin) {
                             self.problem(&at, &subject, &field, "is not a plugin name (1-64 characters of a-z, 0-9, `-`, `_`)");
                         } else if rule.plugins.as_ref().is_some_and(|l| !l.iter().any(|e| e.name == plugin || e.name == "*")) {
                             self.problem(&at, &subject, &field, "limits a plugin that allowedPlugins does not allow; add it there or remove these limits");
@@ -860,6 +860,10 @@ fn parse_entry(s: &str) -> Result<PluginEntry, String> {
             sha256: None,
         });
     }
+    if s.starts_with(crate::transform::oci::SCHEME) {
+        let (name, sha256) = oci_name(s)?;
+        return Ok(PluginEntry { name, sha256 });
+    }
     let (name, pin) = match s.split_once('@') {
         None => (s, None),
         Some((n, d)) => {
@@ -885,6 +889,36 @@ fn parse_entry(s: &str) -> Result<PluginEntry, String> {
         name: name.to_owned(),
         sha256: pin,
     })
+}
+
+/// A plugin name, or an `oci://registry/repo` name (no tag or digest).
+fn valid_limit_key(k: &str) -> bool {
+    if k.starts_with(crate::transform::oci::SCHEME) {
+        return oci_name(k).is_ok_and(|(_, d)| d.is_none());
+    }
+    crate::transform::valid_plugin_name(k)
+}
+
+/// `oci://registry/repo` (any digest) or `oci://registry/repo@sha256:<manifest digest>` (a pin):
+/// the plugin's name as the runtime reports it, and the pin. A tag is refused: it can move.
+fn oci_name(s: &str) -> Result<(String, Option<String>), String> {
+    use crate::transform::oci::OciReference;
+    let tagless = |r: OciReference| match r.tag {
+        Some(_) => Err(format!(
+            "{s:?}: name an oci:// plugin without a tag: {} (any digest) or {}@sha256:<manifest digest>",
+            r.name(),
+            r.name()
+        )),
+        None => Ok((r.name(), r.digest)),
+    };
+    match OciReference::parse(s) {
+        Ok(r) => tagless(r),
+        // A bare repository is a valid policy name (the runtime's references need a tag or digest).
+        Err(e) => match OciReference::parse(&format!("{s}:policy")) {
+            Ok(r) if r.digest.is_none() => Ok((r.name(), None)),
+            _ => Err(format!("{s:?}: {e}")),
+        },
+    }
 }
 
 fn valid_rule_name(n: &str) -> bool {

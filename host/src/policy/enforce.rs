@@ -70,7 +70,8 @@ impl PolicyEnforcer {
         };
         let selection = policy.select(namespace, labels.as_ref());
         let rule = selection.rule;
-        let decision = decide(rule, objects, mode);
+        let mut decision = decide(rule, objects, mode);
+        decision.rule = format!("{}, {}", rule.label(), selection.matched);
         let mut plugins = String::new();
         for v in &decision.plugins {
             self.metrics
@@ -101,9 +102,31 @@ impl PolicyEnforcer {
             tracing::warn!(target: "audit", namespace, pod, rule = %rule_label, matched = %selection.matched, plugins = %plugins, credential_mode = mode_name, decision = verdict, reasons = ?decision.denials, "plugin policy decision");
             Err(PolicyError::Denied {
                 namespace: namespace.to_owned(),
-                rule: format!("{rule_label}, {}", selection.matched),
+                rule: decision.rule,
                 reasons: decision.denials,
             })
+        }
+    }
+
+    /// Refuses an allowed mount after all because of unsigned plugins (`requireSignedPlugins`):
+    /// counts and audits each `(plugin, reason)` like any other denial.
+    pub fn deny_unsigned(
+        &self,
+        namespace: &str,
+        pod: &str,
+        decision: &Decision,
+        unsigned: Vec<(String, String)>,
+    ) -> PolicyError {
+        for (plugin, _) in &unsigned {
+            self.metrics
+                .record_policy_decision(namespace, plugin, false);
+        }
+        let reasons: Vec<String> = unsigned.into_iter().map(|(_, r)| r).collect();
+        tracing::warn!(target: "audit", namespace, pod, rule = %decision.rule, decision = "deny", reasons = ?reasons, "plugin policy decision: unsigned plugins");
+        PolicyError::Denied {
+            namespace: namespace.to_owned(),
+            rule: decision.rule.clone(),
+            reasons,
         }
     }
 }

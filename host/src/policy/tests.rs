@@ -445,3 +445,19 @@ fn the_shipped_example_is_valid() {
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(p.rules.len() >= 3);
 }
+
+#[test]
+fn oci_plugins_are_named_without_tag_and_may_be_pinned() {
+    let p = parse(&format!(
+        "default:\n  allowCustomPlugins: true\n  allowedPlugins: [\"oci://registry.example.com/team/db-url@sha256:{PIN}\", \"oci://127.0.0.1:5000/x\"]\n  pluginLimits:\n    oci://127.0.0.1:5000/x: {{memoryMiB: 8}}\n"
+    ));
+    let list = p.default.plugins.as_ref().unwrap();
+    assert_eq!(list[0].name, "oci://registry.example.com/team/db-url");
+    assert_eq!(list[0].sha256.as_deref(), Some(PIN));
+    assert!(p.default.limits.contains_key("oci://127.0.0.1:5000/x"));
+    let e = errors("default:\n  allowedPlugins: [\"oci://registry.example.com/team/db-url:v1\"]\n");
+    assert!(
+        e.contains("name an oci:// plugin without a tag: oci://registry.example.com/team/db-url"),
+        "{e}"
+    );
+}

@@ -38,6 +38,15 @@ fn limits() -> Limits {
 }
 
 async fn start(policy_yaml: &str, labels: &[(&str, &[(&str, &str)])]) -> Env {
+    start_with(policy_yaml, labels, None).await
+}
+
+/// [`start`] with a directory of custom plugins after the built-in ones.
+async fn start_with(
+    policy_yaml: &str,
+    labels: &[(&str, &[(&str, &str)])],
+    custom: Option<&std::path::Path>,
+) -> Env {
     let emulator = acs_emulator::start(acs_emulator::EmulatorConfig {
         seed: demo_seed(),
         ..Default::default()
@@ -64,7 +73,10 @@ async fn start(policy_yaml: &str, labels: &[(&str, &[(&str, &str)])]) -> Env {
             ..FetchConfig::default()
         },
         transforms: RuntimeConfig {
-            plugin_dirs: vec![PluginDir::builtin(plugin_dir())],
+            plugin_dirs: [PluginDir::builtin(plugin_dir())]
+                .into_iter()
+                .chain(custom.map(PluginDir::custom))
+                .collect(),
             cache_dir: Some(plugin_cache_dir()),
             limits: limits(),
             ..RuntimeConfig::default()
@@ -464,4 +476,47 @@ fn the_policy_in_the_kubernetes_example_is_valid() {
         p.select("payments", None).rule.name.as_deref(),
         Some("payments")
     );
+}
+
+#[tokio::test]
+async fn custom_plugins_need_allow_custom_and_signatures_when_the_rule_requires_them() {
+    let custom = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        plugin_dir().join("jmespath.wasm"),
+        custom.path().join("team-jp.wasm"),
+    )
+    .unwrap();
+    let env = start_with(
+        "rules:\n  - name: trusted\n    namespaces: [trusted]\n    allowCustomPlugins: true\n  - name: signed-only\n    namespaces: [signed]\n    allowCustomPlugins: true\n    requireSignedPlugins: true\n",
+        &[],
+        Some(custom.path()),
+    )
+    .await;
+    let objects = r#"
+- objectName: app/db
+  objectAlias: db.json
+  transforms:
+    - plugin: team-jp
+      config: {files: {db-user: username}}
+"#;
+    let ok = env.mount("trusted", objects, &[]).await.unwrap();
+    assert_eq!(text(&ok, "db-user"), "app");
+    let e = env.mount("elsewhere", objects, &[]).await.unwrap_err();
+    assert!(
+        e.message().contains("is a custom plugin and default (line")
+            || e.message()
+                .contains("is a custom plugin and the built-in default"),
+        "{}",
+        e.message()
+    );
+    let e = env.mount("signed", objects, &[]).await.unwrap_err();
+    assert_eq!(e.code(), Code::PermissionDenied);
+    assert!(
+        e.message().contains("is a custom plugin file, which carries no signature, and the rule sets requireSignedPlugins"),
+        "{}",
+        e.message()
+    );
+    // Built-in plugins count as signed.
+    env.mount("signed", JMES, &[]).await.unwrap();
+    env.stop().await;
 }
