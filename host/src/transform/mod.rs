@@ -59,8 +59,8 @@ pub use error::{StepError, StepErrorKind, TransformError};
 pub use file::File;
 pub use inspect::{CheckReport, RunReport, check_component, run_file};
 pub use limits::{LimitCaps, Limits, PluginLogLevel};
-pub(crate) use pipeline::valid_name as valid_plugin_name;
 pub use pipeline::StepSpec;
+pub(crate) use pipeline::valid_name as valid_plugin_name;
 pub use plugin::PluginSummary;
 pub use registry::{PluginDir, ReloadReport};
 
