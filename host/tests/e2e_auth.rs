@@ -193,7 +193,7 @@ async fn sts_credentials_are_refreshed_before_they_expire() {
 async fn ecs_credentials_are_served_stale_while_metadata_is_down_until_they_expire() {
     let env = start(Options {
         seed: seed(
-            "ecsMetadata: {roleName: ecs-node-role, instanceId: i-1, requireToken: true, credentialLifetimeSeconds: 4}\n",
+            "ecsMetadata: {roleName: ecs-node-role, instanceId: i-1, requireToken: true, credentialLifetimeSeconds: 8}\n",
         ),
         env: BTreeMap::new(),
         ..Options::default()
@@ -203,14 +203,15 @@ async fn ecs_credentials_are_served_stale_while_metadata_is_down_until_they_expi
     env.mount(&params, "").await.expect("node role");
     let calls = env.emulator.metadata_calls();
     assert_eq!(calls, 3, "token, role, credential");
-    // In the refresh window the metadata server fails: the still valid credential is used.
-    tokio::time::sleep(Duration::from_millis(3000)).await;
+    // In the refresh window (a quarter of the 7-8 s lifetime left: from 5.25-6 s on) the
+    // metadata server fails: the still valid credential is used (at least 1 s of margin).
+    tokio::time::sleep(Duration::from_millis(6000)).await;
     env.emulator.set_metadata_down(true);
     let resp = env.mount(&params, "").await.expect("served stale");
     assert_eq!(text(&resp, "app_db"), "app-db-value");
     assert!(env.emulator.metadata_calls() > calls, "a refresh was tried");
     // Once it has expired nothing is served: a clear error naming the source.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    tokio::time::sleep(Duration::from_millis(2100)).await;
     let err = env.mount(&params, "").await.unwrap_err();
     assert_eq!(err.code(), Code::Unauthenticated, "{err:?}");
     assert!(
