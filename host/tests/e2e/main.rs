@@ -13,6 +13,7 @@ mod faults;
 mod isolation;
 mod leaks;
 mod mount;
+mod oci;
 mod policy;
 mod polyglot;
 mod properties;
