@@ -520,3 +520,156 @@ async fn custom_plugins_need_allow_custom_and_signatures_when_the_rule_requires_
     env.mount("signed", JMES, &[]).await.unwrap();
     env.stop().await;
 }
+
+/// Lines of a child's stderr, waited for with a deadline.
+fn wait_line(lines: &std::sync::mpsc::Receiver<String>, needle: &str) -> String {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while std::time::Instant::now() < deadline {
+        if let Ok(line) = lines.recv_timeout(Duration::from_millis(100))
+            && line.contains(needle)
+        {
+            return line;
+        }
+    }
+    panic!("no log line with {needle:?}");
+}
+
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_reloads_the_policy_file_and_keeps_the_last_good_one() {
+    use std::io::BufRead;
+    let emulator = acs_emulator::start(acs_emulator::EmulatorConfig {
+        seed: demo_seed(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("policy.yaml");
+    let v1 = format!(
+        "{HEADER}rules:\n  - name: tenants\n    namespaces: [\"tenant-*\"]\n    allowedPlugins: [format]\n"
+    );
+    std::fs::write(&policy, &v1).unwrap();
+    // ConfigMap style: a new file renamed over the old one.
+    let swap = |text: &str| {
+        let tmp = dir.path().join("policy.new");
+        std::fs::write(&tmp, text).unwrap();
+        std::fs::rename(&tmp, &policy).unwrap();
+    };
+    let mut child = Command::new(env!("CARGO_BIN_EXE_csi-provider-alibabacloud"))
+        .arg("serve")
+        .arg("--providers-dir")
+        .arg(dir.path())
+        .args([
+            "--healthz-port",
+            "0",
+            "--metrics-port",
+            "0",
+            "--region",
+            "cn-hangzhou",
+        ])
+        .args([
+            "--kms-endpoint",
+            &emulator.base_url(),
+            "--oos-endpoint",
+            &emulator.base_url(),
+        ])
+        .arg("--plugin-dir")
+        .arg(plugin_dir())
+        .arg("--plugin-cache-dir")
+        .arg(plugin_cache_dir())
+        .arg("--policy-file")
+        .arg(&policy)
+        .env_clear()
+        .env("POLICY_RELOAD_INTERVAL", "100ms")
+        .env("PLUGIN_TIMEOUT_MS", "2000")
+        .env("ACCESS_KEY_ID", DEMO_KEY_ID)
+        .env("SECRET_ACCESS_KEY", DEMO_KEY_SECRET)
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let _child = Child(child);
+    let (tx, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line);
+        }
+    });
+    wait_line(&lines, "plugin policy loaded");
+    wait_line(&lines, "serving the CSI provider API");
+    let health = wait_line(&lines, "health endpoint");
+    let port: u16 = health
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("addr="))
+        .and_then(|a| a.rsplit(':').next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    let env = Env {
+        emulator,
+        _dir: tempfile::tempdir().unwrap(),
+        socket: dir.path().join("alibabacloud.sock"),
+        metrics: Metrics::disabled(),
+        stop: tokio::sync::oneshot::channel().0,
+    };
+    let e = env.mount("tenant-a", JMES, &[]).await.unwrap_err();
+    assert_eq!(e.code(), Code::PermissionDenied, "{}", e.message());
+
+    // An invalid change: rejected with every error, the last good policy stays, /healthz says so.
+    swap(&format!(
+        "{HEADER}rules:\n  - name: tenants\n    namespaces: [\"tenant-*\"]\n    allowedPlugins: [format, jmespath]\n    maxSteps: many\n    colour: blue\n"
+    ));
+    let rejected = wait_line(&lines, "plugin policy reload rejected");
+    assert!(
+        rejected.contains("line 6") || rejected.contains("line 7"),
+        "{rejected}"
+    );
+    wait_line(&lines, "plugin policy reload rejected");
+    let body = reqwest::get(format!("http://127.0.0.1:{port}/healthz"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        body.starts_with("ok\n")
+            && body.contains("policy: the newest policy file was rejected")
+            && body.contains("with 2 error(s), the previous policy stays in force"),
+        "{body}"
+    );
+    let e = env.mount("tenant-a", JMES, &[]).await.unwrap_err();
+    assert_eq!(
+        e.code(),
+        Code::PermissionDenied,
+        "still the last good policy"
+    );
+
+    // A valid change applies without a restart.
+    swap(&format!(
+        "{HEADER}rules:\n  - name: tenants\n    namespaces: [\"tenant-*\"]\n    allowedPlugins: [format, jmespath]\n"
+    ));
+    wait_line(&lines, "plugin policy reloaded");
+    let ok = env.mount("tenant-a", JMES, &[]).await.unwrap();
+    assert_eq!(text(&ok, "db-user"), "app");
+    let body = reqwest::get(format!("http://127.0.0.1:{port}/healthz"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(body, "ok\n");
+    env.emulator.shutdown().await.unwrap();
+}
