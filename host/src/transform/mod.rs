@@ -48,6 +48,7 @@ mod pipeline;
 mod plugin;
 mod redact;
 mod registry;
+mod validated;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -117,6 +118,8 @@ struct Inner {
     oci: oci::OciPlugins,
     /// OCI plugins loaded by this runtime, by `oci://registry/repo@sha256:<manifest digest>`.
     oci_loaded: std::sync::Mutex<HashMap<String, Arc<LoadedPlugin>>>,
+    /// Step configs each plugin already accepted: skips a sandbox per step on every mount.
+    validated: validated::ValidatedConfigs,
 }
 
 impl TransformRuntime {
@@ -157,6 +160,7 @@ impl TransformRuntime {
             oci: oci::OciPlugins::new(&cfg.oci, cfg.cache_dir.as_deref())
                 .map_err(|e| TransformError::Config(e.to_string()))?,
             oci_loaded: Default::default(),
+            validated: Default::default(),
         });
         inner.scan(true)?;
         if let Some(interval) = cfg.reload_interval {
@@ -273,6 +277,11 @@ impl TransformRuntime {
     ) -> Result<(), TransformError> {
         let plugin = self.resolve(step, reference).await?;
         let limits = caps.apply(&plugin.limits);
+        let digest = &plugin.summary.digest;
+        let seen = (limits.memory_bytes, limits.timeout);
+        if self.inner.validated.contains(digest, config, seen.0, seen.1) {
+            return Ok(());
+        }
         let (inner, config, owned_ref) =
             (self.inner.clone(), config.to_owned(), oci::shown_reference(&plugin, reference));
         blocking(step, reference, move || {
@@ -282,7 +291,11 @@ impl TransformRuntime {
                     step,
                     plugin: owned_ref,
                     kind,
-                })
+                })?;
+            inner
+                .validated
+                .insert(&plugin.summary.digest, &config, seen.0, seen.1);
+            Ok(())
         })
         .await
     }
