@@ -45,7 +45,7 @@ impl Drop for Serve {
 
 fn serve(providers: &Path, endpoint: &str) -> Serve {
     let dirs = format!("{},{}", plugin_dir().display(), polyglot_dir().display());
-    let mut child = Command::new(env!("CARGO_BIN_EXE_csi-provider-alibabacloud"))
+    let child = Command::new(env!("CARGO_BIN_EXE_csi-provider-alibabacloud"))
         .arg("serve")
         .arg("--providers-dir")
         .arg(providers)
@@ -64,15 +64,18 @@ fn serve(providers: &Path, endpoint: &str) -> Serve {
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let deadline = Instant::now() + Duration::from_secs(120);
+    // Wrapped at once, so a failed start still kills and reaps the process.
+    let mut serve = Serve(child);
+    let mut lines = BufReader::new(serve.0.stderr.take().unwrap()).lines();
+    // Generous: without the precompiled cache (plain `cargo test`) the debug binary compiles both (~60 s).
+    let deadline = Instant::now() + Duration::from_secs(300);
     let mut seen = Vec::new();
     while Instant::now() < deadline {
         match lines.next() {
             Some(Ok(line)) if line.contains("serving the CSI provider API") => {
                 // Keep draining stderr so the process never blocks on a full pipe.
                 std::thread::spawn(move || lines.for_each(drop));
-                return Serve(child);
+                return serve;
             }
             Some(Ok(line)) => seen.push(line),
             _ => break,
