@@ -159,6 +159,101 @@ impl Fault {
     }
 }
 
+impl std::str::FromStr for Fault {
+    type Err = String;
+
+    /// Parses the emulator's `--fault` syntax: `KIND[,key=value]...`, e.g.
+    /// `throttling,action=GetSecretValue,rate=0.1,retry-after-ms=500` or
+    /// `slow,delay-ms=2000,resource=app/db,times=3`. Without `times` the rule never runs out.
+    /// Every problem of the spec is reported at once.
+    fn from_str(spec: &str) -> Result<Self, String> {
+        const KINDS: &str = "throttling, internal-failure, service-unavailable, slow, reset, malformed-json, expire-credentials";
+        const KEYS: &str = "action, resource, region, times, rate, retry-after-ms, delay-ms";
+        let mut parts = spec.split(',').map(str::trim);
+        let kind = parts.next().unwrap_or("");
+        let mut problems = Vec::new();
+        let (mut action, mut resource, mut region) = (None, None, None);
+        let (mut times, mut rate, mut retry_after, mut delay) = (usize::MAX, 1.0, None, None);
+        for part in parts {
+            let Some((key, value)) = part.split_once('=') else {
+                problems.push(format!("{part:?} is not key=value (keys: {KEYS})"));
+                continue;
+            };
+            let value = value.trim();
+            let millis = |problems: &mut Vec<String>| match value.parse::<u64>() {
+                Ok(ms) => Some(Duration::from_millis(ms)),
+                Err(_) => {
+                    problems.push(format!(
+                        "{key}={value:?} is not a whole number of milliseconds"
+                    ));
+                    None
+                }
+            };
+            match key.trim() {
+                "action" => action = Some(value.to_owned()),
+                "resource" => resource = Some(value.to_owned()),
+                "region" => region = Some(value.to_owned()),
+                "times" => match value.parse::<usize>() {
+                    Ok(n) if n > 0 => times = n,
+                    _ => problems.push(format!("times={value:?} must be a whole number above 0")),
+                },
+                "rate" => match value.parse::<f64>() {
+                    Ok(r) if r > 0.0 && r <= 1.0 => rate = r,
+                    _ => problems.push(format!("rate={value:?} must be a number in (0, 1]")),
+                },
+                "retry-after-ms" => retry_after = millis(&mut problems),
+                "delay-ms" => delay = millis(&mut problems),
+                other => problems.push(format!("unknown key {other:?} (keys: {KEYS})")),
+            }
+        }
+        let a = action.as_deref();
+        let fault = match kind {
+            "throttling" => Some(Self::throttling(a, times)),
+            "internal-failure" => Some(Self::internal_failure(a, times)),
+            "service-unavailable" => Some(Self::service_unavailable(a, times)),
+            "reset" => Some(Self::reset(a, times)),
+            "malformed-json" => Some(Self::malformed_json(a, times)),
+            "expire-credentials" => Some(Self::expire_credentials(a, times)),
+            "slow" => match delay {
+                Some(d) => Some(Self::slow(a, d, times)),
+                None => {
+                    problems.push("slow needs delay-ms=<milliseconds>".into());
+                    None
+                }
+            },
+            other => {
+                problems.push(format!("unknown fault kind {other:?} (kinds: {KINDS})"));
+                None
+            }
+        };
+        if retry_after.is_some()
+            && !matches!(
+                kind,
+                "throttling" | "internal-failure" | "service-unavailable"
+            )
+        {
+            problems.push(format!(
+                "retry-after-ms applies to error kinds only, not {kind}"
+            ));
+        }
+        if delay.is_some() && kind != "slow" {
+            problems.push(format!("delay-ms applies to slow only, not {kind}"));
+        }
+        match fault {
+            Some(mut f) if problems.is_empty() => {
+                f.resource = resource;
+                f.region = region;
+                f.rate = rate;
+                if let Some(d) = retry_after {
+                    f = f.with_retry_after(d);
+                }
+                Ok(f)
+            }
+            _ => Err(format!("fault {spec:?}: {}", problems.join("; "))),
+        }
+    }
+}
+
 /// A rule and how many calls it has matched so far (for `rate`).
 struct Rule {
     fault: Fault,
@@ -282,6 +377,47 @@ mod tests {
         let fired: Vec<bool> = (0..12).map(|_| f.take("X", None, None).is_some()).collect();
         assert_eq!(fired.iter().filter(|b| **b).count(), 3, "{fired:?}");
         assert!(fired[3] && fired[7] && fired[11], "{fired:?}");
+    }
+
+    #[test]
+    fn cli_specs_parse_and_bad_ones_list_every_problem() {
+        let f: Fault =
+            "throttling,action=GetSecretValue,rate=0.5,retry-after-ms=250,resource=app/db"
+                .parse()
+                .unwrap();
+        assert_eq!(f.action.as_deref(), Some("GetSecretValue"));
+        assert_eq!(f.resource.as_deref(), Some("app/db"));
+        assert_eq!(f.times, usize::MAX);
+        assert_eq!(f.rate, 0.5);
+        assert!(matches!(
+            f.kind,
+            FaultKind::Error { ref code, retry_after: Some(d), .. }
+                if code == "Rejected.Throttling" && d == Duration::from_millis(250)
+        ));
+        let s: Fault = "slow,delay-ms=1500,times=2,region=cn-hangzhou"
+            .parse()
+            .unwrap();
+        assert_eq!(s.kind, FaultKind::Delay(Duration::from_millis(1500)));
+        assert_eq!((s.times, s.region.as_deref()), (2, Some("cn-hangzhou")));
+        assert_eq!("reset".parse::<Fault>().unwrap().kind, FaultKind::Reset);
+
+        let err = "slow,rate=2,times=0,colour=red,retry-after-ms=x"
+            .parse::<Fault>()
+            .unwrap_err();
+        for want in [
+            "rate=\"2\" must be a number in (0, 1]",
+            "times=\"0\" must be a whole number above 0",
+            "unknown key \"colour\"",
+            "retry-after-ms=\"x\" is not a whole number of milliseconds",
+            "slow needs delay-ms",
+        ] {
+            assert!(err.contains(want), "missing {want:?} in {err}");
+        }
+        let err = "flood".parse::<Fault>().unwrap_err();
+        assert!(
+            err.contains("unknown fault kind \"flood\"") && err.contains("throttling"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -31,6 +31,12 @@ struct Cli {
     /// Allow listening on a non-loopback address.
     #[arg(long)]
     allow_non_loopback: bool,
+    /// Inject a fault (repeatable; the first matching rule decides): `KIND[,key=value]...` with KIND
+    /// throttling, internal-failure, service-unavailable, slow, reset, malformed-json or
+    /// expire-credentials and keys action, resource, region, times (default: never runs out),
+    /// rate (0-1], retry-after-ms, delay-ms (slow). E.g. `throttling,action=GetSecretValue,rate=0.1`.
+    #[arg(long = "fault", env = "ACS_EMULATOR_FAULTS", value_delimiter = ';', value_parser = parse_fault)]
+    faults: Vec<acs_emulator::Fault>,
     /// Also serve a small OCI registry (plugin push/pull) on this loopback address; prints a second
     /// line `registry listening on http://ADDR`.
     #[arg(long, env = "ACS_EMULATOR_REGISTRY_LISTEN")]
@@ -67,6 +73,10 @@ async fn main() -> anyhow::Result<()> {
         allow_non_loopback: cli.allow_non_loopback,
     })
     .await?;
+    for fault in cli.faults {
+        tracing::info!(?fault, "fault injected");
+        handle.inject_fault(fault);
+    }
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "listening on {}", handle.base_url()).context("writing to stdout")?;
@@ -96,4 +106,8 @@ async fn main() -> anyhow::Result<()> {
         r.shutdown().await;
     }
     handle.shutdown().await
+}
+
+fn parse_fault(spec: &str) -> Result<acs_emulator::Fault, String> {
+    spec.parse()
 }

@@ -198,6 +198,11 @@ fn binary_prints_one_listening_line_serves_the_seed_and_logs_no_secrets() {
     let log_path = dir.path().join("stderr.log");
     let mut child = Command::new(env!("CARGO_BIN_EXE_acs-emulator"))
         .args(["--listen", "127.0.0.1:0", "--seed", seed])
+        // Fires on the fourth GetSecretValue only (every fourth call, once).
+        .args([
+            "--fault",
+            "throttling,action=GetSecretValue,rate=0.25,times=1",
+        ])
         .stdout(Stdio::piped())
         .stderr(std::fs::File::create(&log_path).unwrap())
         .spawn()
@@ -229,6 +234,12 @@ fn binary_prints_one_listening_line_serves_the_seed_and_logs_no_secrets() {
                 )
                 .await,
             );
+            for _ in 0..2 {
+                out.push(
+                    signed_get_secret(host, "LTAI5tDemoAccessKey", "DemoSecret-change-me", None)
+                        .await,
+                );
+            }
             out
         })
     });
@@ -248,6 +259,17 @@ fn binary_prints_one_listening_line_serves_the_seed_and_logs_no_secrets() {
     assert!(results[0].1.contains("demo-pass-v2"));
     assert_eq!(results[1].0, 400);
     assert_eq!(results[2].0, 200, "{}", results[2].1);
+    assert_eq!(results[3].0, 400, "{}", results[3].1);
+    assert!(
+        results[3].1.contains("Rejected.Throttling"),
+        "{}",
+        results[3].1
+    );
+    assert_eq!(
+        results[4].0, 200,
+        "the --fault rule was used up: {}",
+        results[4].1
+    );
     assert!(
         logs.contains("GetSecretValue") && logs.contains("SignatureDoesNotMatch"),
         "{logs}"
@@ -317,6 +339,17 @@ fn binary_refuses_non_loopback_and_reports_bad_seeds() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains("kmsSecrets[0] (name \"x\").versions: at least one version is required"),
+        "{err}"
+    );
+
+    let out = Command::new(env!("CARGO_BIN_EXE_acs-emulator"))
+        .args(["--listen", "127.0.0.1:0", "--fault", "slow,rate=3"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--fault") && err.contains("rate=\"3\"") && err.contains("delay-ms"),
         "{err}"
     );
 }
