@@ -47,6 +47,8 @@ struct Inner {
     current: RwLock<Arc<Policy>>,
     /// Hash of the content last looked at (good or bad).
     seen: Mutex<Option<[u8; 32]>>,
+    /// Hash of the content of the policy in force.
+    good: Mutex<Option<[u8; 32]>>,
     failure: Mutex<Option<ReloadFailure>>,
 }
 
@@ -109,6 +111,7 @@ impl PolicyHandle {
                 metrics,
                 current: RwLock::new(Arc::new(policy)),
                 seen: Mutex::new(seen),
+                good: Mutex::new(seen),
                 failure: Mutex::new(None),
             }),
         }
@@ -149,6 +152,13 @@ impl PolicyHandle {
             }
         };
         let hash: [u8; 32] = Sha256::digest(&bytes).into();
+        if *lock(&inner.good) == Some(hash) && lock(&inner.failure).take().is_some() {
+            // The file in force is back (e.g. it was unreadable for a moment during a symlink swap).
+            *lock(&inner.seen) = Some(hash);
+            inner.metrics.record_policy_reload(true);
+            tracing::info!(file = %path.display(), "plugin policy file readable and unchanged again");
+            return ReloadOutcome::Unchanged;
+        }
         if *lock(&inner.seen) == Some(hash) {
             return ReloadOutcome::Unchanged;
         }
@@ -158,6 +168,7 @@ impl PolicyHandle {
                 let rules = policy.rules.len();
                 *inner.current.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(policy);
                 *lock(&inner.seen) = Some(hash);
+                *lock(&inner.good) = Some(hash);
                 *lock(&inner.failure) = None;
                 inner.metrics.record_policy_reload(true);
                 tracing::info!(file = %path.display(), rules, "plugin policy reloaded");

@@ -461,3 +461,19 @@ fn oci_plugins_are_named_without_tag_and_may_be_pinned() {
         "{e}"
     );
 }
+
+#[test]
+fn a_file_unreadable_for_a_moment_recovers_without_a_content_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("policy.yaml");
+    let text = format!("{HEADER}rules:\n  - name: one\n    namespaces: [a]\n");
+    std::fs::write(&path, &text).unwrap();
+    let h = PolicyHandle::from_file(&path, Limits::default(), Metrics::disabled()).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    assert!(matches!(h.reload(), ReloadOutcome::Rejected(_)));
+    assert!(h.failure().is_some());
+    assert_eq!(h.current().rules[0].name.as_deref(), Some("one"));
+    std::fs::write(&path, &text).unwrap();
+    assert!(matches!(h.reload(), ReloadOutcome::Unchanged));
+    assert!(h.failure().is_none(), "the same good file is back");
+}
