@@ -406,6 +406,48 @@ async fn failover_region_when_the_primary_endpoint_times_out() {
 }
 
 #[tokio::test]
+async fn a_primary_that_only_times_out_leaves_the_failover_region_half_the_deadline() {
+    // One primary attempt alone (2 s) would outlast what the 3 s mount deadline leaves after it;
+    // the primary region gets half (1.5 s), the failover region the rest.
+    let env = start(Options {
+        seed: seed(""),
+        env: role_env(),
+        mount_timeout: Duration::from_secs(3),
+        request_timeout: Duration::from_secs(2),
+        retry: RetryPolicy {
+            max_attempts: 10,
+            base_delay: Duration::from_millis(20),
+            max_delay: Duration::from_millis(100),
+        },
+        ..Options::default()
+    })
+    .await;
+    let (hole, _) = black_hole().await;
+    let objects = format!("- objectName: app/db\n  kmsEndpoint: http://{hole}\n");
+    let params = [
+        ("objects", objects.as_str()),
+        ("region", "cn-hangzhou"),
+        ("failoverRegion", "cn-shanghai"),
+    ];
+    let started = std::time::Instant::now();
+    let resp = env
+        .mount(&params, "")
+        .await
+        .expect("failover within the deadline");
+    let took = started.elapsed();
+    assert_eq!(text(&resp, "app_db"), "app-db-value");
+    assert!(
+        took >= Duration::from_millis(1400) && took < Duration::from_secs(3),
+        "{took:?}"
+    );
+    assert_eq!(
+        failovers(&env, "kms_get_secret_value", "ok").as_deref(),
+        Some("1")
+    );
+    env.stop().await;
+}
+
+#[tokio::test]
 async fn no_failover_on_not_found_or_permission_denied() {
     let env = start(fast(Options {
         seed: seed(""),

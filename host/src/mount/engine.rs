@@ -442,13 +442,24 @@ impl Provider {
                 record(got);
             }
         };
-        let (mut got, mut served) = self.fetch_shared(api, &request, &creds, deadline).await;
+        // With a failover region the primary region gets half of the time left, so a primary
+        // that only times out still leaves the failover region time to answer.
+        let primary_deadline = match &spec.failover_region {
+            Some(_) => {
+                let now = Instant::now();
+                now + deadline.saturating_duration_since(now) / 2
+            }
+            None => deadline,
+        };
+        let (mut got, mut served) = self
+            .fetch_shared(api, &request, &creds, primary_deadline)
+            .await;
         // An expired security token (a session ended early, or clocks disagree): drop the cached
         // credential, get a fresh one and send the call once more. Only once: a static token
         // (ALIBABA_CLOUD_SECURITY_TOKEN) stays expired and is reported as such.
         if let Err(e) = &got
             && e.api_error().is_some_and(|a| a.is_credential_expired())
-            && Instant::now() < deadline
+            && Instant::now() < primary_deadline
         {
             record(&got, served);
             tracing::warn!(object = %object.describe(), origin = creds.origin(), error = %e, "security token expired; refreshing the credential and retrying once");
@@ -459,7 +470,9 @@ impl Provider {
                 Err(e) => Err(e),
             };
             creds = fresh.map_err(|e| fail(e.to_string(), FailureKind::Unauthenticated))?;
-            (got, served) = self.fetch_shared(api, &request, &creds, deadline).await;
+            (got, served) = self
+                .fetch_shared(api, &request, &creds, primary_deadline)
+                .await;
         }
         // failoverRegion: only trouble reaching the primary region fails over, never a
         // not-found or permission answer. The failover region is reached at its own endpoint: the
