@@ -326,6 +326,10 @@ impl ProviderArgs {
         if let Some(path) = &self.policy_file {
             let policy = self.policy(path, kubeconfig, reload, &provider)?;
             provider = provider.with_policy(policy);
+        } else {
+            tracing::info!(
+                "no plugin policy file (--policy-file): built-in plugins are allowed, custom plugins are denied, every credential mode is allowed"
+            );
         }
         for p in provider.transforms().plugins() {
             tracing::info!(

@@ -28,11 +28,9 @@ impl PolicyEnforcer {
         }
     }
 
-    /// The built-in defaults (no policy file), logged once here.
+    /// The built-in defaults (no policy file): built-in plugins allowed, custom plugins denied.
+    /// (The CLI logs once which policy is in force.)
     pub fn defaults(metrics: Metrics) -> Self {
-        tracing::info!(
-            "no plugin policy file (--policy-file): built-in plugins are allowed, custom plugins are denied, every credential mode is allowed"
-        );
         Self::new(
             PolicyHandle::defaults(metrics.clone()),
             NamespaceLabels::Static(Default::default()),
