@@ -48,6 +48,20 @@ const WASI: &[&str] = &[
 pub(crate) const ALLOWED_SUMMARY: &str = "alibabacloud:secrets-transform/{types,log}@0.1.0, \
      wasi:io/*, wasi:cli/*, wasi:random/*, wasi:clocks/wall-clock, wasi:filesystem/{types,preopens} (0.2.x)";
 
+/// A hint for the usual cause of rejected imports: an interpreter component (Python, JavaScript) built
+/// without stubbing WASI, which brings sockets and the monotonic clock. Empty when no hint applies.
+pub(crate) fn hint(bad: &[String]) -> &'static str {
+    if bad
+        .iter()
+        .any(|n| n.starts_with("wasi:sockets/") || n.starts_with("wasi:clocks/monotonic-clock@"))
+    {
+        "; if this is a Python or JavaScript plugin, build it with `componentize-py ... componentize \
+         --stub-wasi` or `componentize-js -d stdio random clocks http fetch-event` (docs/plugins.md#other-languages)"
+    } else {
+        ""
+    }
+}
+
 /// Whether one import name is allowed.
 pub(crate) fn is_allowed(name: &str) -> bool {
     if CONTRACT.contains(&name) {
@@ -89,5 +103,13 @@ mod tests {
         assert!(!is_allowed("wasi:cli/stdout@0.3.0"));
         assert!(!is_allowed("wasi:cli/stdout"));
         assert!(!is_allowed("evil"));
+    }
+
+    #[test]
+    fn interpreter_builds_with_wasi_get_a_build_hint() {
+        let bad = |n: &str| vec![n.to_string()];
+        assert!(hint(&bad("wasi:sockets/tcp@0.2.9")).contains("--stub-wasi"));
+        assert!(hint(&bad("wasi:clocks/monotonic-clock@0.2.0")).contains("componentize-js -d"));
+        assert_eq!(hint(&bad("wasi:http/outgoing-handler@0.2.0")), "");
     }
 }

@@ -235,9 +235,10 @@ fn check_imports(engine: &EngineHandle, component: &Component) -> Result<Vec<Str
         Ok(names)
     } else {
         Err(format!(
-            "it imports {} which plugins may not use (allowed: {})",
+            "it imports {} which plugins may not use (allowed: {}){}",
             bad.join(", "),
-            imports::ALLOWED_SUMMARY
+            imports::ALLOWED_SUMMARY,
+            imports::hint(&bad)
         ))
     }
 }
