@@ -52,18 +52,18 @@ struct BackendLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct FailoverLabels {
+    api: &'static str,
+    result: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ApiLabel {
     api: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ApiResultLabels {
-    api: &'static str,
-    result: &'static str,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct FailoverLabels {
     api: &'static str,
     result: &'static str,
 }
@@ -236,6 +236,18 @@ impl Metrics {
         }
     }
 
+    /// Counts one fetch sent to the failover region and whether it succeeded.
+    pub fn record_failover(&self, api: BackendApi, ok: bool) {
+        if let Some(m) = &self.inner {
+            m.failovers
+                .get_or_create(&FailoverLabels {
+                    api: api.label(),
+                    result: if ok { "ok" } else { "error" },
+                })
+                .inc();
+        }
+    }
+
     /// Counts where one object fetch was answered from: a shared in-flight call (`coalesced`), and, with
     /// the payload cache on, a cache `hit` or `miss`.
     pub fn record_fetch_served(&self, api: BackendApi, served: Served, cache_on: bool) {
@@ -254,18 +266,6 @@ impl Metrics {
                     .get_or_create(&ApiResultLabels { api, result })
                     .inc();
             }
-        }
-    }
-
-    /// Counts one fetch sent to the failover region and whether it succeeded.
-    pub fn record_failover(&self, api: BackendApi, ok: bool) {
-        if let Some(m) = &self.inner {
-            m.failovers
-                .get_or_create(&FailoverLabels {
-                    api: api.label(),
-                    result: if ok { "ok" } else { "error" },
-                })
-                .inc();
         }
     }
 
@@ -364,15 +364,16 @@ mod tests {
         m.record_backend(BackendApi::KmsGetSecretValue, "OK", 1);
         m.record_backend(BackendApi::OosGetSecretParameter, "Throttling.User", 3);
         m.record_plugin("jmespath", true, Duration::from_micros(40));
-        m.record_failover(BackendApi::KmsGetSecretValue, true);
         m.record_fetch_served(BackendApi::KmsGetSecretValue, Served::Coalesced, false);
         m.record_fetch_served(BackendApi::KmsGetSecretValue, Served::Cache, true);
         m.record_fetch_served(BackendApi::KmsGetSecretValue, Served::Backend, true);
+        m.record_failover(BackendApi::KmsGetSecretValue, true);
         let text = m.render();
         assert!(
             text.contains("provider_failovers_total{api=\"kms_get_secret_value\",result=\"ok\"} 1"),
             "{text}"
-        );        assert!(
+        );
+        assert!(
             text.contains("provider_mounts_total{result=\"ok\"} 2"),
             "{text}"
         );
