@@ -35,6 +35,8 @@ struct Case {
     secrets_file: Option<String>,
     // plugin_check
     plugin_check: Option<PluginFile>,
+    // policy: a policy file for `policy check`, or for `{policy}` in `cli`
+    policy: Option<String>,
     #[serde(default)]
     may_succeed: bool,
 }
@@ -228,9 +230,25 @@ async fn every_bad_input_gets_a_clear_error_and_writes_nothing() {
 
     for case in &cases {
         let kind;
-        let problem = if let Some(args) = &case.cli {
+        let policy_path = work.path().join(format!("{}.policy.yaml", case.name));
+        if let Some(text) = &case.policy {
+            std::fs::write(&policy_path, text).unwrap();
+        }
+        let problem = if let (Some(_), None) = (&case.policy, &case.cli) {
+            kind = "policy";
+            let args: Vec<String> = vec![
+                "policy".into(),
+                "check".into(),
+                policy_path.display().to_string(),
+            ];
+            let (ok, text) = run_binary(&args, &case.env, work.path());
+            judge(case, ok, &text)
+        } else if let Some(args) = &case.cli {
             kind = "cli";
-            let mut args = args.clone();
+            let mut args: Vec<String> = args
+                .iter()
+                .map(|a| a.replace("{policy}", &policy_path.display().to_string()))
+                .collect();
             if args.first().is_some_and(|a| a == "serve") {
                 // Should a case start serving, it does so in a temp dir, on loopback only, until killed.
                 for a in [
