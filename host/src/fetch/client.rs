@@ -193,9 +193,9 @@ impl AlibabaBackend {
             .map_err(|e| FetchError::network(call.label, host, e))?
         {
             if body.len() + chunk.len() > MAX_BODY {
-                return Err(FetchError::InvalidResponse {
+                return Err(FetchError::TooLarge {
                     action: call.label,
-                    reason: format!("the response body is larger than {MAX_BODY} bytes"),
+                    limit: MAX_BODY,
                 });
             }
             body.extend_from_slice(&chunk);

@@ -131,6 +131,16 @@ pub enum FetchError {
         /// Which field was wrong (never its value).
         reason: String,
     },
+    /// The answer is larger than the provider accepts for one object (a secret too large to mount).
+    #[error(
+        "{action}: the answer is larger than {limit} bytes, the provider's limit for one object (KMS secrets are at most 64 KiB)"
+    )]
+    TooLarge {
+        /// e.g. `KMS GetSecretValue`.
+        action: &'static str,
+        /// The limit in bytes.
+        limit: usize,
+    },
     /// The request cannot be sent as given.
     #[error("invalid request: {0}")]
     InvalidRequest(String),
@@ -151,7 +161,7 @@ impl FetchError {
     pub fn attempts(&self) -> u32 {
         match self {
             FetchError::Api { attempts, .. } | FetchError::Network { attempts, .. } => *attempts,
-            FetchError::InvalidResponse { .. } => 1,
+            FetchError::InvalidResponse { .. } | FetchError::TooLarge { .. } => 1,
             _ => 0,
         }
     }

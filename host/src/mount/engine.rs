@@ -611,7 +611,9 @@ fn fetch_kind(e: &FetchError) -> FailureKind {
     match e {
         FetchError::DeadlineExceeded { .. } => FailureKind::DeadlineExceeded,
         FetchError::Network { .. } => FailureKind::Unavailable,
-        FetchError::Endpoint(_) | FetchError::InvalidRequest(_) => FailureKind::Invalid,
+        FetchError::Endpoint(_) | FetchError::InvalidRequest(_) | FetchError::TooLarge { .. } => {
+            FailureKind::Invalid
+        }
         _ => FailureKind::Other,
     }
 }
@@ -657,6 +659,7 @@ fn backend_code(e: &FetchError) -> String {
     match e {
         FetchError::Network { .. } => "network".into(),
         FetchError::InvalidResponse { .. } => "invalid_response".into(),
+        FetchError::TooLarge { .. } => "too_large".into(),
         _ => "other".into(),
     }
 }
