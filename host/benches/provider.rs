@@ -7,7 +7,7 @@
 
 use provider::grpc::client;
 use provider::grpc::v1alpha1::csi_driver_provider_client::CsiDriverProviderClient;
-use provider::grpc::v1alpha1::{MountRequest, VersionRequest};
+use provider::grpc::v1alpha1::{MountRequest, ObjectVersion, VersionRequest};
 use provider::transform::{File, Limits, PluginDir, RuntimeConfig, StepSpec, TransformRuntime};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
@@ -22,6 +22,9 @@ const KEY_ID: &str = "LTAI5tBenchAccessKey";
 /// Fake credential of the generated emulator seed (never valid anywhere).
 const KEY_SECRET: &str = "BenchSecret-not-real";
 const SECRETS: usize = 100;
+const AK_ENV: [(&str, &str); 2] = [("ACCESS_KEY_ID", KEY_ID), ("SECRET_ACCESS_KEY", KEY_SECRET)];
+/// `--cache-ttl` of the runs that measure the payload cache (at most half the driver's default 2m poll).
+const CACHE_TTL: &str = "10s";
 
 struct Opts {
     smoke: bool,
@@ -77,10 +80,10 @@ fn main() -> Result<()> {
 async fn run(opts: Opts) -> Result<()> {
     let work = tempfile::tempdir()?;
     let l = Duration::from_millis(opts.latency_ms);
-    let (mount_iters, transform_iters, scale_n) = if opts.smoke {
-        (5, 30, 50)
+    let (mount_iters, transform_iters, scale_n, identity_n) = if opts.smoke {
+        (5, 30, 50, 50)
     } else {
-        (200, 3000, 1000)
+        (200, 3000, 1000, 1000)
     };
 
     // The emulator, with 100 generated KMS secrets of ~1 KiB JSON each.
@@ -91,12 +94,13 @@ async fn run(opts: Opts) -> Result<()> {
     // 4. Start-up: an empty plugin cache, then a warm one (the second provider keeps running).
     let cache = work.path().join("plugin-cache");
     let cold_ms = {
-        let (p, ms, _, _) = start_provider(&opts, &url, &work.path().join("p1"), &cache).await?;
+        let (p, ms, _, _) =
+            start_provider(&opts, &url, &work.path().join("p1"), &cache, &[], &AK_ENV).await?;
         drop(p);
         ms
     };
     let (provider, warm_ms, socket, metrics_port) =
-        start_provider(&opts, &url, &work.path().join("p2"), &cache).await?;
+        start_provider(&opts, &url, &work.path().join("p2"), &cache, &[], &AK_ENV).await?;
     let pid = provider.0.id();
     tokio::time::sleep(Duration::from_millis(500)).await;
     let idle_rss = proc_status_kib(pid, "VmRSS:")?;
@@ -115,33 +119,26 @@ async fn run(opts: Opts) -> Result<()> {
     let (m50, m99) = (pct(&mut times, 50.0), pct(&mut times, 99.0));
     let ideal = ms(l);
 
-    // 3. Scale: N concurrent mounts over 100 distinct secrets.
-    let before = backend_calls(metrics_port).await.unwrap_or(f64::NAN);
-    let t = Instant::now();
-    let mut tasks = Vec::with_capacity(scale_n);
-    for i in 0..scale_n {
-        let mut c = client.clone();
-        tasks.push(tokio::spawn(async move {
-            let objects = format!("- objectName: bench/s{:03}\n", i % SECRETS);
-            let t = Instant::now();
-            let r = mount(&mut c, &objects).await;
-            (r.is_ok(), t.elapsed())
-        }));
-    }
-    let mut scale_times = Vec::with_capacity(scale_n);
-    let mut errors = 0;
-    for task in tasks {
-        let (ok, d) = task.await?;
-        if !ok {
-            errors += 1;
-        }
-        scale_times.push(d);
-    }
-    let scale_wall = t.elapsed();
-    let after = backend_calls(metrics_port).await.unwrap_or(f64::NAN);
-    let (s50, s99) = (pct(&mut scale_times, 50.0), pct(&mut scale_times, 99.0));
-    let peak_rss = proc_status_kib(pid, "VmHWM:")?;
+    // 3. Scale: N concurrent mounts over 100 distinct secrets; coalescing only (the default, cache off) ...
+    let scale = scale_run(&client, metrics_port, pid, scale_n, m50).await?;
     drop(provider);
+    // ... and on a fresh provider with the payload cache on.
+    let (cached, _, socket3, port3) = start_provider(
+        &opts,
+        &url,
+        &work.path().join("p3"),
+        &cache,
+        &["--cache-ttl", CACHE_TTL],
+        &AK_ENV,
+    )
+    .await?;
+    let client3 = client::connect(&socket3).await?;
+    let scale_cached = scale_run(&client3, port3, cached.0.id(), scale_n, m50).await?;
+    drop(cached);
+
+    // 5. Identity cost and 6. rotation cost, against an in-process emulator whose call counters are read.
+    let (identity, rotation) =
+        identity_and_rotation(&opts, work.path(), &cache, l, identity_n).await?;
 
     // 2. Transform cost in-process, one fresh sandbox per call.
     let transforms = transform_costs(&opts.plugins, &cache, transform_iters).await?;
@@ -156,13 +153,10 @@ async fn run(opts: Opts) -> Result<()> {
             "goal": "ratio_p50 <= 1.05 and added_p50_ms < 1",
         },
         "transforms": transforms,
-        "scale": {
-            "mounts": scale_n, "distinct_secrets": SECRETS, "errors": errors,
-            "backend_calls": after - before, "backend_calls_per_mount": (after - before) / scale_n as f64,
-            "p50_ms": s50, "p99_ms": s99, "p99_ratio_vs_single_mount_p50": s99 / m50,
-            "wall_ms": ms(scale_wall), "peak_rss_mib": peak_rss as f64 / 1024.0,
-            "goal": "0 errors, backend_calls <= 100, peak RSS < 120 MiB",
-        },
+        "scale": scale,
+        "scale_with_cache": scale_cached,
+        "identity": identity,
+        "rotation": rotation,
         "startup": {
             "idle_rss_mib": idle_rss as f64 / 1024.0,
             "version_ready_ms_empty_cache": cold_ms, "version_ready_ms_warm_cache": warm_ms,
@@ -177,6 +171,181 @@ async fn run(opts: Opts) -> Result<()> {
     std::fs::write(&opts.out, serde_json::to_string_pretty(&results)? + "\n")?;
     println!("\nwritten to {}", opts.out.display());
     Ok(())
+}
+
+/// N concurrent mounts (1 object each) over the 100 secrets: errors, backend calls (the provider's own
+/// counter), latency and peak RSS of the provider process `pid`.
+async fn scale_run(
+    client: &CsiDriverProviderClient<Channel>,
+    metrics_port: u16,
+    pid: u32,
+    n: usize,
+    single_p50: f64,
+) -> Result<Value> {
+    let before = backend_calls(metrics_port).await.unwrap_or(f64::NAN);
+    let t = Instant::now();
+    let mut tasks = Vec::with_capacity(n);
+    for i in 0..n {
+        let mut c = client.clone();
+        tasks.push(tokio::spawn(async move {
+            let objects = format!("- objectName: bench/s{:03}\n", i % SECRETS);
+            let t = Instant::now();
+            let r = mount(&mut c, &objects).await;
+            (r.is_ok(), t.elapsed())
+        }));
+    }
+    let mut times = Vec::with_capacity(n);
+    let mut errors = 0;
+    for task in tasks {
+        let (ok, d) = task.await?;
+        if !ok {
+            errors += 1;
+        }
+        times.push(d);
+    }
+    let wall = t.elapsed();
+    let text = metrics_text(metrics_port).await.unwrap_or_default();
+    let calls = sum_metric(&text, "provider_backend_calls_total{") - before;
+    let coalesced = sum_metric(&text, "provider_fetch_coalesced_total{");
+    let hits = sum_metric(
+        &text,
+        "provider_fetch_cache_total{api=\"kms_get_secret_value\",result=\"hit\"}",
+    );
+    let (p50, p99) = (pct(&mut times, 50.0), pct(&mut times, 99.0));
+    Ok(json!({
+        "mounts": n, "distinct_secrets": SECRETS, "errors": errors,
+        "backend_calls": calls, "backend_calls_per_mount": calls / n as f64,
+        "coalesced": coalesced, "cache_hits": hits,
+        "p50_ms": p50, "p99_ms": p99, "p99_ratio_vs_single_mount_p50": p99 / single_p50,
+        "wall_ms": ms(wall), "peak_rss_mib": proc_status_kib(pid, "VmHWM:")? as f64 / 1024.0,
+        "goal": "0 errors, backend_calls <= 100, peak RSS < 120 MiB",
+    }))
+}
+
+/// The role the identity run assumes with the provider's AccessKey (AssumeRole on top of the key).
+const BENCH_ROLE: &str = "acs:ram::1234567890123456:role/bench-role";
+
+/// 5. STS calls for `n` mounts with one identity (AssumeRole), and 6. what a rotation remount costs when
+/// no version changed: one pod (10 objects), then 100 pods together (a rotation poll wave). The emulator
+/// runs in this process so its call counters can be read; the provider is still its own process.
+async fn identity_and_rotation(
+    opts: &Opts,
+    work: &Path,
+    cache: &Path,
+    latency: Duration,
+    n: usize,
+) -> Result<(Value, Value)> {
+    let seed = format!(
+        "{}roles:\n  - name: bench-role\n    permissions: [\"bench/*\"]\n    trust:\n      accessKeys: [{KEY_ID}]\n",
+        seed_yaml().replace(
+            &format!("    secret: {KEY_SECRET}\n"),
+            &format!("    secret: {KEY_SECRET}\n    permissions: []\n"),
+        )
+    );
+    let emulator = acs_emulator::start(acs_emulator::EmulatorConfig {
+        seed: acs_emulator::Seed::from_yaml_str(&seed, "bench seed")?,
+        latency,
+        ..Default::default()
+    })
+    .await?;
+    let url = emulator.base_url();
+    let env = [
+        ("ALIBABA_CLOUD_ACCESS_KEY_ID", KEY_ID),
+        ("ALIBABA_CLOUD_ACCESS_KEY_SECRET", KEY_SECRET),
+        ("ALIBABA_CLOUD_ROLE_ARN", BENCH_ROLE),
+    ];
+    let mut results = Vec::new();
+    for ttl in ["0s", CACHE_TTL] {
+        let extra = ["--sts-endpoint", url.as_str(), "--cache-ttl", ttl];
+        let dir = work.join(format!("identity-{ttl}"));
+        let (p, _, socket, _) = start_provider(opts, &url, &dir, cache, &extra, &env).await?;
+        let client = client::connect(&socket).await?;
+        emulator.reset_calls();
+
+        // 5. n mounts with one identity, 50 at a time.
+        let t = Instant::now();
+        let mut errors = 0;
+        for wave in 0..n.div_ceil(50) {
+            let batch = (wave * 50..n.min(wave * 50 + 50)).map(|i| {
+                let mut c = client.clone();
+                async move {
+                    let objects = format!("- objectName: bench/s{:03}\n", i % SECRETS);
+                    mount(&mut c, &objects).await.is_ok()
+                }
+            });
+            errors += futures::future::join_all(batch)
+                .await
+                .iter()
+                .filter(|ok| !**ok)
+                .count();
+        }
+        let identity_wall = t.elapsed();
+        let sts = emulator.calls("AssumeRole") + emulator.calls("AssumeRoleWithOIDC");
+        let metadata = emulator.metadata_calls();
+
+        // 6. Rotation: remount a 10-object SPC with the versions the driver recorded, nothing changed.
+        let first = mount_versions(&mut client.clone(), &ten_objects(), vec![]).await?;
+        emulator.reset_calls();
+        let t = Instant::now();
+        mount_versions(&mut client.clone(), &ten_objects(), first.clone()).await?;
+        let one = ms(t.elapsed());
+        let one_calls = emulator.calls("GetSecretValue");
+        emulator.reset_calls();
+        let t = Instant::now();
+        let wave = (0..100).map(|_| {
+            let mut c = client.clone();
+            let v = first.clone();
+            async move { mount_versions(&mut c, &ten_objects(), v).await.is_ok() }
+        });
+        let wave_errors = futures::future::join_all(wave)
+            .await
+            .iter()
+            .filter(|ok| !**ok)
+            .count();
+        let wave_ms = ms(t.elapsed());
+        let wave_calls = emulator.calls("GetSecretValue");
+        drop(p);
+        results.push((
+            json!({
+                "cache_ttl": ttl, "mounts": n, "errors": errors, "sts_calls": sts,
+                "metadata_calls": metadata, "wall_ms": ms(identity_wall),
+                "goal": "1 STS/metadata call per 1000 mounts with one identity",
+            }),
+            json!({
+                "cache_ttl": ttl, "objects": 10, "latency_ms": ms(latency),
+                "one_pod_remount_ms": one, "one_pod_backend_calls": one_calls,
+                "wave_pods": 100, "wave_errors": wave_errors, "wave_wall_ms": wave_ms,
+                "wave_backend_calls": wave_calls,
+            }),
+        ));
+    }
+    emulator.shutdown().await?;
+    let (identity, rotation): (Vec<Value>, Vec<Value>) = results.into_iter().unzip();
+    Ok((Value::Array(identity), Value::Array(rotation)))
+}
+
+/// A Mount with the driver's `current_object_version`; returns the versions of the answer.
+async fn mount_versions(
+    c: &mut CsiDriverProviderClient<Channel>,
+    objects: &str,
+    current: Vec<ObjectVersion>,
+) -> Result<Vec<ObjectVersion>> {
+    let attrs = json!({
+        "objects": objects,
+        "region": "cn-hangzhou",
+        "csi.storage.k8s.io/pod.namespace": "bench",
+        "csi.storage.k8s.io/pod.name": "bench-0",
+    });
+    let resp = c
+        .mount(MountRequest {
+            attributes: attrs.to_string(),
+            secrets: String::new(),
+            target_path: "/bench".into(),
+            permission: "420".into(),
+            current_object_version: current,
+        })
+        .await?;
+    Ok(resp.into_inner().object_version)
 }
 
 fn seed_yaml() -> String {
@@ -232,6 +401,8 @@ async fn start_provider(
     url: &str,
     dir: &Path,
     cache: &Path,
+    extra: &[&str],
+    env: &[(&str, &str)],
 ) -> Result<(Proc, f64, PathBuf, u16)> {
     std::fs::create_dir_all(dir)?;
     let metrics_port = free_port()?;
@@ -249,9 +420,9 @@ async fn start_provider(
             .arg(&opts.plugins)
             .arg("--plugin-cache-dir")
             .arg(cache)
+            .args(extra)
             .env_clear()
-            .env("ACCESS_KEY_ID", KEY_ID)
-            .env("SECRET_ACCESS_KEY", KEY_SECRET)
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()?,
@@ -305,17 +476,28 @@ async fn mount(c: &mut CsiDriverProviderClient<Channel>, objects: &str) -> Resul
     Ok(())
 }
 
-/// Sum of `provider_backend_calls_total` from the provider's own `/metrics` (HTTP attempts to KMS/OOS).
-async fn backend_calls(port: u16) -> Result<f64> {
-    let text = reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
+/// The provider's own `/metrics` text.
+async fn metrics_text(port: u16) -> Result<String> {
+    Ok(reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
         .await?
         .text()
-        .await?;
-    Ok(text
-        .lines()
-        .filter(|l| l.starts_with("provider_backend_calls_total{"))
+        .await?)
+}
+
+/// Sum of the samples whose line starts with `prefix`.
+fn sum_metric(text: &str, prefix: &str) -> f64 {
+    text.lines()
+        .filter(|l| l.starts_with(prefix))
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum())
+        .fold(0.0, |a, b| a + b)
+}
+
+/// Sum of `provider_backend_calls_total` (HTTP attempts to KMS/OOS, retries included).
+async fn backend_calls(port: u16) -> Result<f64> {
+    Ok(sum_metric(
+        &metrics_text(port).await?,
+        "provider_backend_calls_total{",
+    ))
 }
 
 async fn transform_costs(plugins: &Path, cache: &Path, iters: usize) -> Result<Value> {
@@ -444,6 +626,8 @@ fn machine() -> Value {
         "memory_mib": mem_kib / 1024,
         "cpu": cpu,
         "rustc": rustc,
+        // 1, 5 and 15 minute load averages at the end of the run: other work on the machine skews figures.
+        "loadavg": read("/proc/loadavg").split_whitespace().take(3).collect::<Vec<_>>().join(" "),
     })
 }
 
@@ -455,9 +639,14 @@ fn print_table(r: &Value) {
     };
     let m = &r["machine"];
     println!(
-        "machine: {} CPUs, {} MiB, {}, {}  (mode {})",
-        m["nproc"], m["memory_mib"], m["cpu"], m["rustc"], r["mode"]
+        "machine: {} CPUs, {} MiB, {}, {}, load {}  (mode {})",
+        m["nproc"], m["memory_mib"], m["cpu"], m["rustc"], m["loadavg"], r["mode"]
     );
+    if r["mode"] == "smoke" {
+        println!(
+            "SMOKE RUN: checks that every measurement runs, not how fast (few iterations; maybe debug builds)"
+        );
+    }
     println!(
         "{:<44} {:>12} {:>12} {:>10}",
         "measurement", "p50", "p99", "ratio"
@@ -481,17 +670,43 @@ fn print_table(r: &Value) {
             f(&t["ratio_p50_vs_jmespath"])
         );
     }
-    let s = &r["scale"];
-    println!(
-        "{:<44} {:>10}ms {:>10}ms {:>10}  (errors {}, backend calls {}, peak RSS {} MiB)",
-        format!("scale, {} concurrent mounts", s["mounts"]),
-        f(&s["p50_ms"]),
-        f(&s["p99_ms"]),
-        f(&s["p99_ratio_vs_single_mount_p50"]),
-        s["errors"],
-        s["backend_calls"],
-        f(&s["peak_rss_mib"])
-    );
+    for (key, label) in [("scale", "cache off"), ("scale_with_cache", "cache on")] {
+        let s = &r[key];
+        println!(
+            "{:<44} {:>10}ms {:>10}ms {:>10}  (errors {}, backend calls {}, coalesced {}, cache hits {}, peak RSS {} MiB)",
+            format!("scale, {} concurrent mounts, {label}", s["mounts"]),
+            f(&s["p50_ms"]),
+            f(&s["p99_ms"]),
+            f(&s["p99_ratio_vs_single_mount_p50"]),
+            s["errors"],
+            s["backend_calls"],
+            s["coalesced"],
+            s["cache_hits"],
+            f(&s["peak_rss_mib"])
+        );
+    }
+    for i in r["identity"].as_array().into_iter().flatten() {
+        println!(
+            "identity (AssumeRole), cache-ttl {}: {} mounts, {} errors, STS calls {}, metadata calls {}, {} ms",
+            i["cache_ttl"],
+            i["mounts"],
+            i["errors"],
+            i["sts_calls"],
+            i["metadata_calls"],
+            f(&i["wall_ms"])
+        );
+    }
+    for t in r["rotation"].as_array().into_iter().flatten() {
+        println!(
+            "rotation remount, nothing changed, cache-ttl {}: one pod (10 objects) {} ms / {} backend calls; 100 pods together {} ms / {} backend calls ({} errors)",
+            t["cache_ttl"],
+            f(&t["one_pod_remount_ms"]),
+            t["one_pod_backend_calls"],
+            f(&t["wave_wall_ms"]),
+            t["wave_backend_calls"],
+            t["wave_errors"]
+        );
+    }
     let st = &r["startup"];
     println!(
         "start to Version: empty cache {} ms, warm cache {} ms (ratio {}); idle RSS {} MiB",
