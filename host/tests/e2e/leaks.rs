@@ -242,6 +242,15 @@ fn debug_of_every_credential_and_payload_type_is_redacted() {
         versions: vec![],
     };
     shown.push(("MountOutput", format!("{out:?} {out:#?}")));
+    let fetched = provider::fetch::Fetched {
+        data: provider::fetch::SecretBytes::new(PAYLOAD.as_bytes().to_vec()),
+        version: "v1".into(),
+        attempts: 1,
+    };
+    shown.push(("fetch::Fetched", format!("{fetched:?}")));
+    // Plugin registry credentials (oci:// plugins).
+    let registry = provider::transform::oci::RegistryCredentials::new("robot", KEY_SECRET);
+    shown.push(("RegistryCredentials", format!("{registry:?}")));
 
     let mut bad = Vec::new();
     for (ty, text) in &shown {
@@ -252,5 +261,5 @@ fn debug_of_every_credential_and_payload_type_is_redacted() {
         }
     }
     assert!(bad.is_empty(), "{}", bad.join("\n"));
-    assert_eq!(shown.len(), 13, "every type above was checked");
+    assert_eq!(shown.len(), 15, "every type above was checked");
 }
