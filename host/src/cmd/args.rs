@@ -414,7 +414,13 @@ impl ProviderArgs {
             .collect();
         Ok(RuntimeConfig {
             plugin_dirs,
-            cache_dir: self.plugin_cache_dir.clone(),
+            // wasmtime's cache wants an absolute path; a relative flag is taken from the working directory.
+            cache_dir: self
+                .plugin_cache_dir
+                .as_deref()
+                .map(std::path::absolute)
+                .transpose()
+                .context("--plugin-cache-dir: cannot resolve the path against the working directory")?,
             limits: self.plugin_limits(),
             plugin_limits: Default::default(),
             reload_interval: (reload && !self.plugin_reload_interval.is_zero())

@@ -35,6 +35,28 @@ fn plugin_check_reports_info_digest_and_imports() {
 }
 
 #[test]
+fn a_relative_plugin_cache_dir_is_taken_from_the_working_directory() {
+    let work = tempfile::tempdir().unwrap();
+    let plugins = work.path().join("plugins");
+    std::fs::create_dir(&plugins).unwrap();
+    std::fs::copy(
+        crate::common::plugin_dir().join("db-url.wasm"),
+        plugins.join("db-url.wasm"),
+    )
+    .unwrap();
+    let (ok, stdout, stderr) = run(cli()
+        .current_dir(work.path())
+        .args(["plugin", "list", "--plugin-dir", "plugins"])
+        .args(["--plugin-cache-dir", "cache"]));
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("db-url"), "{stdout}");
+    let cached = std::fs::read_dir(work.path().join("cache"))
+        .expect("the cache is created under the working directory")
+        .count();
+    assert!(cached > 0, "nothing cached in ./cache");
+}
+
+#[test]
 fn plugin_check_rejects_what_is_not_a_plugin() {
     let dir = tempfile::tempdir().unwrap();
     let bogus = dir.path().join("bogus.wasm");
