@@ -132,3 +132,16 @@ collected and reported together.
 {{- fail (printf "\n%s" (join "\n" $errs)) -}}
 {{- end -}}
 {{- end -}}
+
+{{/* plugins.perPluginLimits as the provider's PLUGIN_LIMITS: NAME=memory:M,timeout:T,output:O;... */}}
+{{- define "provider.pluginLimits" -}}
+{{- $entries := list -}}
+{{- range $name, $l := . -}}
+{{- $keys := list -}}
+{{- with $l.memoryMiB }}{{ $keys = append $keys (printf "memory:%v" .) }}{{ end -}}
+{{- with $l.timeoutMs }}{{ $keys = append $keys (printf "timeout:%v" .) }}{{ end -}}
+{{- with $l.maxOutputKiB }}{{ $keys = append $keys (printf "output:%v" .) }}{{ end -}}
+{{- $entries = append $entries (printf "%s=%s" $name (join "," $keys)) -}}
+{{- end -}}
+{{- join ";" $entries -}}
+{{- end -}}

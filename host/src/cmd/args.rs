@@ -9,7 +9,7 @@ use provider::mount::{Provider, ProviderConfig, ProviderSettings};
 use provider::policy::{NamespaceLabels, PolicyEnforcer, PolicyHandle};
 use provider::transform::oci::{OciConfig, PublicKey, RegistryAuth};
 use provider::transform::{Limits, PluginDir, RuntimeConfig, TransformRuntime};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -103,6 +103,12 @@ pub struct ProviderArgs {
     /// Limit on the total size of one plugin call's output files.
     #[arg(long, env = "PLUGIN_MAX_OUTPUT_KIB", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=65536))]
     pub plugin_max_output_kib: u32,
+
+    /// Limits of one plugin that differ from the ones above, e.g. for interpreter plugins (Python, JavaScript)
+    /// that need more time or memory: `NAME=memory:128,timeout:500,output:2048` (MiB, ms, KiB; any subset).
+    /// Repeat the flag per plugin; in the env var, separate plugins with `;`.
+    #[arg(long = "plugin-limits", env = "PLUGIN_LIMITS", value_delimiter = ';', value_parser = parse_plugin_limits)]
+    pub plugin_limit_overrides: Vec<PluginLimitOverride>,
 
     /// Namespace plugin policy file (YAML, kind PluginPolicy; docs/policy.md). Without one, built-in plugins
     /// are allowed, custom plugins denied and every credential mode allowed.
@@ -264,6 +270,71 @@ pub fn parse_cache_ttl(s: &str) -> Result<Duration, String> {
 }
 
 /// Parses an octal mode such as `0644` or `600`.
+/// One `--plugin-limits` entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PluginLimitOverride {
+    pub plugin: String,
+    pub memory_mib: Option<u32>,
+    pub timeout_ms: Option<u64>,
+    pub max_output_kib: Option<u32>,
+}
+
+/// Parses `NAME=memory:128,timeout:500,output:2048`, with the same ranges as the global flags.
+pub fn parse_plugin_limits(s: &str) -> Result<PluginLimitOverride, String> {
+    const FORM: &str = "expected NAME=KEY:VALUE[,KEY:VALUE...] with keys memory (MiB, 1-4096), \
+                        timeout (ms, 1-60000) and output (KiB, 1-65536)";
+    let (plugin, list) = s
+        .trim()
+        .split_once('=')
+        .ok_or_else(|| format!("{s:?}: no '=' after the plugin name; {FORM}"))?;
+    let plugin = plugin.trim();
+    if plugin.is_empty() {
+        return Err(format!("{s:?}: the plugin name is empty; {FORM}"));
+    }
+    let mut o = PluginLimitOverride {
+        plugin: plugin.to_string(),
+        memory_mib: None,
+        timeout_ms: None,
+        max_output_kib: None,
+    };
+    let mut errors = Vec::new();
+    for item in list.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+        let Some((key, value)) = item.split_once(':') else {
+            errors.push(format!("{item:?} has no ':' between key and value"));
+            continue;
+        };
+        let number = |max: u64| match value.trim().parse::<u64>() {
+            Ok(n) if (1..=max).contains(&n) => Ok(n),
+            _ => Err(format!(
+                "{key}: {value:?} is not a whole number from 1 to {max}"
+            )),
+        };
+        let duplicate = match key.trim() {
+            "memory" => number(4096).map(|n| o.memory_mib.replace(n as u32).is_some()),
+            "timeout" => number(60_000).map(|n| o.timeout_ms.replace(n).is_some()),
+            "output" => number(65_536).map(|n| o.max_output_kib.replace(n as u32).is_some()),
+            other => Err(format!("unknown key {other:?}")),
+        };
+        match duplicate {
+            Ok(true) => errors.push(format!("{} is given twice", key.trim())),
+            Ok(false) => {}
+            Err(e) => errors.push(e),
+        }
+    }
+    if o.memory_mib.is_none()
+        && o.timeout_ms.is_none()
+        && o.max_output_kib.is_none()
+        && errors.is_empty()
+    {
+        errors.push("no limit given".into());
+    }
+    if errors.is_empty() {
+        Ok(o)
+    } else {
+        Err(format!("plugin {plugin:?}: {}; {FORM}", errors.join("; ")))
+    }
+}
+
 pub fn parse_mode(s: &str) -> Result<u32, String> {
     let m = u32::from_str_radix(s.trim_start_matches("0o"), 8)
         .map_err(|_| format!("invalid mode {s:?}: expected octal digits, e.g. 0644"))?;
@@ -375,6 +446,30 @@ impl ProviderArgs {
         }
     }
 
+    /// `--plugin-limits`: each plugin's limits are the global ones with the overridden fields replaced.
+    pub fn per_plugin_limits(&self) -> Result<HashMap<String, Limits>> {
+        let mut out = HashMap::new();
+        for o in &self.plugin_limit_overrides {
+            let mut limits = self.plugin_limits();
+            if let Some(mib) = o.memory_mib {
+                limits.memory_bytes = (mib as usize) << 20;
+            }
+            if let Some(ms) = o.timeout_ms {
+                limits.timeout = Duration::from_millis(ms);
+            }
+            if let Some(kib) = o.max_output_kib {
+                limits.max_output_bytes = (kib as usize) << 10;
+            }
+            if out.insert(o.plugin.clone(), limits).is_some() {
+                anyhow::bail!(
+                    "--plugin-limits: plugin {:?} is given twice; give each plugin once with all its limits",
+                    o.plugin
+                );
+            }
+        }
+        Ok(out)
+    }
+
     /// The transform runtime over the plugin directories; `reload` starts the directory watcher.
     pub fn transform_runtime(&self, reload: bool) -> Result<TransformRuntime> {
         TransformRuntime::new(self.runtime_config(reload)?)
@@ -420,12 +515,69 @@ impl ProviderArgs {
                 .as_deref()
                 .map(std::path::absolute)
                 .transpose()
-                .context("--plugin-cache-dir: cannot resolve the path against the working directory")?,
+                .context(
+                    "--plugin-cache-dir: cannot resolve the path against the working directory",
+                )?,
             limits: self.plugin_limits(),
-            plugin_limits: Default::default(),
+            plugin_limits: self.per_plugin_limits()?,
             reload_interval: (reload && !self.plugin_reload_interval.is_zero())
                 .then_some(self.plugin_reload_interval),
             oci: self.oci_config()?,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plugin_limits_take_any_subset_of_keys() {
+        let o = parse_plugin_limits("py-db-ini=memory:128, timeout:500").unwrap();
+        assert_eq!(o.plugin, "py-db-ini");
+        assert_eq!(o.memory_mib, Some(128));
+        assert_eq!(o.timeout_ms, Some(500));
+        assert_eq!(o.max_output_kib, None);
+        assert_eq!(
+            parse_plugin_limits("jmespath=output:2048")
+                .unwrap()
+                .max_output_kib,
+            Some(2048)
+        );
+    }
+
+    #[test]
+    fn bad_plugin_limits_name_every_problem_and_the_allowed_form() {
+        let e = parse_plugin_limits("py=memory:0,cpu:3,timeout:fast,memory:9999").unwrap_err();
+        for part in [
+            "plugin \"py\"",
+            "memory: \"0\" is not a whole number from 1 to 4096",
+            "unknown key \"cpu\"",
+            "timeout: \"fast\"",
+            "memory: \"9999\"",
+            "keys memory (MiB, 1-4096)",
+        ] {
+            assert!(e.contains(part), "{part:?} missing from {e}");
+        }
+        assert!(
+            parse_plugin_limits("memory:128")
+                .unwrap_err()
+                .contains("no '='")
+        );
+        assert!(
+            parse_plugin_limits("=memory:1")
+                .unwrap_err()
+                .contains("name is empty")
+        );
+        assert!(
+            parse_plugin_limits("py=")
+                .unwrap_err()
+                .contains("no limit given")
+        );
+        assert!(
+            parse_plugin_limits("py=timeout:5,timeout:6")
+                .unwrap_err()
+                .contains("given twice")
+        );
     }
 }

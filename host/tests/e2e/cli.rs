@@ -57,6 +57,51 @@ fn a_relative_plugin_cache_dir_is_taken_from_the_working_directory() {
 }
 
 #[test]
+fn plugin_limits_raise_one_plugins_limit_above_the_global_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("big.json");
+    let blob = "x".repeat(4096);
+    std::fs::write(&input, format!(r#"{{"blob":"{blob}"}}"#)).unwrap();
+    let run_with = |out: &str, extra: &[&str]| {
+        run(cli()
+            .args([
+                "plugin",
+                "run",
+                "jmespath",
+                "--config",
+                "{files: {blob: blob}}",
+            ])
+            .arg("--input")
+            .arg(&input)
+            .arg("--output-dir")
+            .arg(dir.path().join(out))
+            .arg("--plugin-dir")
+            .arg(crate::common::plugin_dir())
+            .args(["--plugin-max-output-kib", "1"])
+            .arg("--plugin-cache-dir")
+            .arg(crate::common::plugin_cache_dir())
+            .args(extra))
+    };
+    // 4 KiB of output is over the global 1 KiB limit...
+    let (ok, _, stderr) = run_with("a", &[]);
+    assert!(!ok, "a 4 KiB output passed a 1 KiB limit");
+    assert!(stderr.contains("output"), "{stderr}");
+    // ...unless this plugin's own limit is raised; another plugin's override changes nothing.
+    let (ok, _, _) = run_with("b", &["--plugin-limits", "format=output:64"]);
+    assert!(!ok);
+    let (ok, _, stderr) = run_with("c", &["--plugin-limits", "jmespath=output:64"]);
+    assert!(ok, "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("c/blob")).unwrap(),
+        blob
+    );
+    // A bad override stops the command with the allowed form.
+    let (ok, _, stderr) = run_with("d", &["--plugin-limits", "jmespath=output:lots"]);
+    assert!(!ok);
+    assert!(stderr.contains("whole number from 1 to 65536"), "{stderr}");
+}
+
+#[test]
 fn plugin_check_rejects_what_is_not_a_plugin() {
     let dir = tempfile::tempdir().unwrap();
     let bogus = dir.path().join("bogus.wasm");
