@@ -225,9 +225,10 @@ async fn scale_run(
 /// The role the identity run assumes with the provider's AccessKey (AssumeRole on top of the key).
 const BENCH_ROLE: &str = "acs:ram::1234567890123456:role/bench-role";
 
-/// 5. STS calls for `n` mounts with one identity (AssumeRole), and 6. what a rotation remount costs when
-/// no version changed: one pod (10 objects), then 100 pods together (a rotation poll wave). The emulator
-/// runs in this process so its call counters can be read; the provider is still its own process.
+/// Measurements 5 and 6: STS calls for `n` mounts with one identity (AssumeRole), and what a rotation
+/// remount costs when no version changed: one pod (10 objects), then 100 pods together (a rotation poll
+/// wave). The emulator runs in this process so its call counters can be read; the provider is still its
+/// own process.
 async fn identity_and_rotation(
     opts: &Opts,
     work: &Path,
