@@ -279,11 +279,18 @@ impl TransformRuntime {
         let limits = caps.apply(&plugin.limits);
         let digest = &plugin.summary.digest;
         let seen = (limits.memory_bytes, limits.timeout);
-        if self.inner.validated.contains(digest, config, seen.0, seen.1) {
+        if self
+            .inner
+            .validated
+            .contains(digest, config, seen.0, seen.1)
+        {
             return Ok(());
         }
-        let (inner, config, owned_ref) =
-            (self.inner.clone(), config.to_owned(), oci::shown_reference(&plugin, reference));
+        let (inner, config, owned_ref) = (
+            self.inner.clone(),
+            config.to_owned(),
+            oci::shown_reference(&plugin, reference),
+        );
         blocking(step, reference, move || {
             plugin
                 .validate(&inner.engine, step, &config, &limits)
