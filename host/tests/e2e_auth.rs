@@ -261,6 +261,20 @@ async fn cross_account_objects_use_their_own_role() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied, "{err:?}");
+    // A volume that knows the provider's AccessKeyId but not its secret gets neither the cached role
+    // credentials nor the payload: its own AssumeRole call is refused.
+    let assume_calls = env.emulator.calls("AssumeRole");
+    let forged =
+        serde_json::json!({"access_key": PROVIDER_AK[0].1, "access_secret": "guessed"}).to_string();
+    let err = env
+        .mount(&[("objects", objects.as_str())], &forged)
+        .await
+        .expect_err("a forged secret must not reuse the owner's role credentials");
+    assert!(
+        format!("{err:?}").contains("SignatureDoesNotMatch"),
+        "{err:?}"
+    );
+    assert_eq!(env.emulator.calls("AssumeRole"), assume_calls + 1);
     env.stop().await;
 }
 

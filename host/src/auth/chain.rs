@@ -242,7 +242,14 @@ impl Authenticator {
             .sub
             .unwrap_or_else(|| hex::encode(Sha256::digest(tok.token().as_bytes())));
         let role = RoleRequest::new(role_arn);
-        let key = format!("pod|{}|{subject}|{}", rrsa.provider_arn, role.key());
+        // The token itself is part of the key: `sub` is read without verifying the token, so a forged
+        // claim must not reach another pod's cached role credentials.
+        let key = format!(
+            "pod|{}|{subject}|{}|{}",
+            rrsa.provider_arn,
+            proof(&[tok.token().as_bytes()]),
+            role.key()
+        );
         let secret = SecretString::from(tok.token().to_owned());
         self.cache
             .get(&key, false, || {
@@ -264,7 +271,18 @@ impl Authenticator {
         role: &RoleRequest,
         deadline: Instant,
     ) -> Result<Credentials, AuthError> {
-        let key = format!("cross|{}|{}", base.access_key_id(), role.key());
+        // Keyed by the whole base credential (a salted hash of its secret and token), not only its AccessKeyId:
+        // a volume key with a known id and a wrong secret must not get the owner's cached role credentials.
+        let signing = base.signing();
+        let key = format!(
+            "cross|{}|{}|{}",
+            base.access_key_id(),
+            proof(&[
+                signing.access_key_secret.as_bytes(),
+                signing.security_token.unwrap_or_default().as_bytes(),
+            ]),
+            role.key()
+        );
         self.cache
             .get(&key, false, || {
                 self.sts
@@ -272,6 +290,19 @@ impl Authenticator {
             })
             .await
     }
+}
+
+/// A non-secret cache-key part standing for secret material: a SHA-256 over a per-process random salt and the
+/// length-prefixed parts, truncated. Equal only for equal parts within this process; useless elsewhere.
+fn proof(parts: &[&[u8]]) -> String {
+    static SALT: std::sync::LazyLock<[u8; 32]> = std::sync::LazyLock::new(rand::random);
+    let mut h = Sha256::new();
+    h.update(*SALT);
+    for p in parts {
+        h.update((p.len() as u64).to_le_bytes());
+        h.update(p);
+    }
+    hex::encode(&h.finalize()[..16])
 }
 
 struct Claims {

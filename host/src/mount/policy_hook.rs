@@ -88,7 +88,7 @@ pub(super) async fn enforce(
 /// `(plugin, reason)` for every plugin of the chains without a verified signature. Built-in
 /// plugins ship in the image and count as signed; custom plugin files carry no signature; `oci://`
 /// plugins are pulled (once per digest) to learn whether their signature was verified. A plugin
-/// that cannot be resolved is left to plugin validation, which names the problem.
+/// that cannot be resolved counts as unsigned (fail closed: a later retry must not load it unchecked).
 async fn unsigned_plugins(
     transforms: &TransformRuntime,
     chains: &[Vec<StepSpec>],
@@ -99,8 +99,15 @@ async fn unsigned_plugins(
         if !seen.insert(step.plugin.clone()) {
             continue;
         }
-        let Ok(p) = transforms.resolve_plugin(&step.plugin).await else {
-            continue;
+        let p = match transforms.resolve_plugin(&step.plugin).await {
+            Ok(p) => p,
+            Err(e) => {
+                out.push((
+                    step.plugin.clone(),
+                    format!("plugin {:?} could not be loaded to check its signature, and the rule sets requireSignedPlugins: {e}", step.plugin),
+                ));
+                continue;
+            }
         };
         let why = match &p.oci {
             Some(o) if o.signature_verified => continue,

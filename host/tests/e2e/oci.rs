@@ -334,6 +334,8 @@ async fn signatures_required_valid_invalid_and_missing() {
 
 #[tokio::test]
 async fn registry_auth_basic_and_bearer() {
+    // The registry password must reach no log line, status message or metric.
+    crate::common::leaks::forbid(PASS);
     let basic = registry(FixtureAuth::Basic {
         username: USER.into(),
         password: PASS.into(),
@@ -466,6 +468,30 @@ async fn registry_down_fails_that_mount_only_with_bounded_retries() {
     assert!(
         (3..=6).contains(&requests),
         "3 attempts (each a manifest GET, maybe after a /v2/ probe): {requests}"
+    );
+    env.stop().await;
+
+    // Where the rule requires signed plugins, a plugin that cannot be pulled to check its signature is
+    // denied by the policy (fail closed), not left for a later pull to load unchecked.
+    let signed_only = format!("{ALLOW_CUSTOM}  requireSignedPlugins: true\n");
+    let env = start(Options {
+        oci: oci_config(store.path()),
+        policy: Some(signed_only),
+        ..Options::default()
+    })
+    .await;
+    let err = env.mount(&with_params, "").await.unwrap_err();
+    assert_eq!(
+        err.code(),
+        tonic::Code::PermissionDenied,
+        "{}",
+        err.message()
+    );
+    assert!(
+        err.message()
+            .contains("could not be loaded to check its signature"),
+        "{}",
+        err.message()
     );
     env.stop().await;
     reg.shutdown().await;
