@@ -161,11 +161,16 @@ impl Client {
                 client
                     .store_auth_if_needed(reference.resolve_registry(), &auth)
                     .await;
-                let mut out = Vec::new();
+                // Bounded while it streams: the manifest's declared size is checked before, but a hostile
+                // registry could send more than it declared.
+                let mut out = Bounded {
+                    buf: Vec::new(),
+                    limit: super::MAX_LAYER_BYTES as usize,
+                };
                 client
                     .pull_blob(&reference, full.as_str(), &mut out)
                     .await
-                    .map(|()| out)
+                    .map(|()| out.buf)
                     .map_err(|e| classify(&shown, e))
             })
             .await?;
@@ -283,5 +288,60 @@ fn classify(shown: &str, e: OciDistributionError) -> Failure {
             attempts: 1,
             reason: text,
         }),
+    }
+}
+
+/// A `Vec` sink that refuses bytes past `limit`, so a registry cannot make a pull exhaust memory.
+struct Bounded {
+    buf: Vec<u8>,
+    limit: usize,
+}
+
+impl tokio::io::AsyncWrite for Bounded {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        data: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        if self.buf.len() + data.len() > self.limit {
+            let limit = self.limit;
+            return std::task::Poll::Ready(Err(std::io::Error::other(format!(
+                "the blob is larger than the {limit} bytes accepted"
+            ))));
+        }
+        self.buf.extend_from_slice(data);
+        std::task::Poll::Ready(Ok(data.len()))
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
+#[cfg(test)]
+mod bounded_tests {
+    use super::Bounded;
+    use tokio::io::AsyncWriteExt;
+
+    #[tokio::test]
+    async fn a_sink_refuses_bytes_past_its_limit() {
+        let mut b = Bounded {
+            buf: Vec::new(),
+            limit: 8,
+        };
+        b.write_all(b"12345").await.unwrap();
+        let err = b.write_all(b"6789").await.unwrap_err();
+        assert!(err.to_string().contains("larger than the 8 bytes"), "{err}");
+        assert_eq!(b.buf, b"12345");
     }
 }
