@@ -125,7 +125,7 @@ impl RegistryAuth {
 
     /// Credentials for `registry` (`host[:port]`), if configured.
     pub fn get(&self, registry: &str) -> Option<&RegistryCredentials> {
-        self.by_registry.get(registry)
+        self.by_registry.get(&registry.to_ascii_lowercase())
     }
 
     /// Adds credentials for one registry.
@@ -139,7 +139,8 @@ fn normalize(key: &str) -> String {
     let key = key
         .trim_start_matches("https://")
         .trim_start_matches("http://");
-    key.split('/').next().unwrap_or(key).to_owned()
+    // Host names are case-insensitive; references are lowercased the same way when parsed.
+    key.split('/').next().unwrap_or(key).to_ascii_lowercase()
 }
 
 #[cfg(test)]

@@ -80,7 +80,8 @@ impl OciReference {
             ));
         }
         Ok(Self {
-            registry: registry.to_owned(),
+            // Host names are case-insensitive: one registry has one name in pins, policies and the store.
+            registry: registry.to_ascii_lowercase(),
             repository: repository.to_owned(),
             tag,
             digest,
@@ -193,6 +194,9 @@ mod tests {
             format!("oci://reg.example.com/p:v2@sha256:{d}")
         );
         assert!(!r.is_loopback());
+        // One registry, one name: the host is case-insensitive (policies and pins compare names).
+        let r = OciReference::parse("oci://REG.Example.com/p:v1").unwrap();
+        assert_eq!(r.name(), "oci://reg.example.com/p");
     }
 
     #[test]
