@@ -45,8 +45,13 @@ pub fn forbid(value: &str) {
     // Short values (ports, "app") would match by accident; every real secret here is longer.
     if value.len() >= 8 {
         let mut f = FORBIDDEN.write().unwrap_or_else(|e| e.into_inner());
-        if !f.iter().any(|v| v == value) {
-            f.push(value.to_string());
+        // Fields logged with `?` are Debug-escaped: a value with quotes, backslashes or newlines appears escaped.
+        let escaped = format!("{value:?}");
+        let escaped = &escaped[1..escaped.len() - 1];
+        for v in [value, escaped] {
+            if !f.iter().any(|x| x == v) {
+                f.push(v.to_string());
+            }
         }
     }
 }
@@ -163,6 +168,18 @@ impl<S: tracing::Subscriber> Layer<S> for Capture {
     ) {
         let mut line = Line(format!("span {}", attrs.metadata().name()));
         attrs.record(&mut line);
+        self.check(line.0);
+    }
+
+    // Fields recorded on a span after it was created (`span.record(...)`).
+    fn on_record(
+        &self,
+        _id: &tracing::span::Id,
+        values: &tracing::span::Record<'_>,
+        _ctx: Context<'_, S>,
+    ) {
+        let mut line = Line("span record".to_string());
+        values.record(&mut line);
         self.check(line.0);
     }
 }
