@@ -49,6 +49,7 @@ struct ResultLabel {
 struct BackendLabels {
     api: &'static str,
     code: String,
+    region: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -222,7 +223,7 @@ impl Metrics {
     }
 
     /// Counts `attempts` HTTP attempts to `api` that ended with `code` (`OK`, an Alibaba error code, ...).
-    pub fn record_backend(&self, api: BackendApi, code: &str, attempts: u32) {
+    pub fn record_backend(&self, api: BackendApi, region: &str, code: &str, attempts: u32) {
         if attempts == 0 {
             return;
         }
@@ -231,6 +232,7 @@ impl Metrics {
                 .get_or_create(&BackendLabels {
                     api: api.label(),
                     code: bounded_code(code),
+                    region: bounded_region(region),
                 })
                 .inc_by(u64::from(attempts));
         }
@@ -338,6 +340,20 @@ impl Metrics {
 
 /// Error codes come from the server: keep the label short and to a safe alphabet so a hostile
 /// endpoint cannot blow up the label set or inject text.
+/// Regions are validated by the SPC parser; this only keeps a label short and plain whatever the caller passes.
+fn bounded_region(region: &str) -> String {
+    let clean: String = region
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .take(32)
+        .collect();
+    if clean.is_empty() {
+        "unknown".into()
+    } else {
+        clean
+    }
+}
+
 fn bounded_code(code: &str) -> String {
     let clean: String = code
         .chars()
@@ -361,8 +377,13 @@ mod tests {
         m.record_mount("ok", Duration::from_millis(3));
         m.record_mount("not_found", Duration::from_millis(1));
         m.record_mount("ok", Duration::from_millis(5));
-        m.record_backend(BackendApi::KmsGetSecretValue, "OK", 1);
-        m.record_backend(BackendApi::OosGetSecretParameter, "Throttling.User", 3);
+        m.record_backend(BackendApi::KmsGetSecretValue, "cn-hangzhou", "OK", 1);
+        m.record_backend(
+            BackendApi::OosGetSecretParameter,
+            "cn-shanghai",
+            "Throttling.User",
+            3,
+        );
         m.record_plugin("jmespath", true, Duration::from_micros(40));
         m.record_fetch_served(BackendApi::KmsGetSecretValue, Served::Coalesced, false);
         m.record_fetch_served(BackendApi::KmsGetSecretValue, Served::Cache, true);
@@ -386,7 +407,7 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.contains("provider_backend_calls_total{api=\"oos_get_secret_parameter\",code=\"Throttling.User\"} 3"),
+            text.contains("provider_backend_calls_total{api=\"oos_get_secret_parameter\",code=\"Throttling.User\",region=\"cn-shanghai\"} 3"),
             "{text}"
         );
         assert!(

@@ -412,7 +412,14 @@ async fn failover_region_when_the_primary_endpoint_times_out() {
     let metrics = env.metrics.render();
     assert!(
         metrics.contains(
-            "provider_backend_calls_total{api=\"kms_get_secret_value\",code=\"network\"} 3"
+            "provider_backend_calls_total{api=\"kms_get_secret_value\",code=\"network\",region=\"cn-hangzhou\"} 3"
+        ),
+        "{metrics}"
+    );
+    // Backend calls are counted per region: the one success came from the failover region.
+    assert!(
+        metrics.contains(
+            "provider_backend_calls_total{api=\"kms_get_secret_value\",code=\"OK\",region=\"cn-shanghai\"} 1"
         ),
         "{metrics}"
     );

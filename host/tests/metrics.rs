@@ -90,7 +90,7 @@ async fn mount_results_backend_calls_and_plugin_runs_are_counted_without_secrets
     // Backend calls agree with what the emulator really served.
     let kms_ok = sample(
         &text,
-        r#"provider_backend_calls_total{api="kms_get_secret_value",code="OK"}"#,
+        r#"provider_backend_calls_total{api="kms_get_secret_value",code="OK",region="cn-hangzhou"}"#,
     );
     let kms_missing = text
         .lines()
@@ -113,7 +113,7 @@ async fn mount_results_backend_calls_and_plugin_runs_are_counted_without_secrets
     assert_eq!(
         sample(
             &text,
-            r#"provider_backend_calls_total{api="oos_get_secret_parameter",code="OK"}"#
+            r#"provider_backend_calls_total{api="oos_get_secret_parameter",code="OK",region="cn-hangzhou"}"#
         ),
         Some(env.emulator.calls("GetSecretParameter") as f64),
         "{text}"

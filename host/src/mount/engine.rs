@@ -425,23 +425,25 @@ impl Provider {
             .object_credentials(object, base, deadline)
             .await
             .map_err(|e| fail(e.to_string(), FailureKind::Unauthenticated))?;
-        let record = |got: &Result<crate::fetch::Fetched, FetchError>| match got {
+        let record = |got: &Result<crate::fetch::Fetched, FetchError>, region: &str| match got {
             Ok(g) => {
-                self.metrics.record_backend(api, "OK", 1);
+                self.metrics.record_backend(api, region, "OK", 1);
                 // Attempts before the success failed retryably; their codes are in the debug log.
                 self.metrics
-                    .record_backend(api, "retried", g.attempts.saturating_sub(1));
+                    .record_backend(api, region, "retried", g.attempts.saturating_sub(1));
             }
             Err(e) => self
                 .metrics
-                .record_backend(api, &backend_code(e), e.attempts()),
+                .record_backend(api, region, &backend_code(e), e.attempts()),
         };
         // Results shared by coalescing or the cache made no backend call of this mount's own.
-        let record = |got: &Result<crate::fetch::Fetched, FetchError>, served: Served| {
-            if served == Served::Backend {
-                record(got);
-            }
-        };
+        let record =
+            |got: &Result<crate::fetch::Fetched, FetchError>, served: Served, region: &str| {
+                if served == Served::Backend {
+                    record(got, region);
+                }
+            };
+        let mut region_used = request.region.clone();
         // With a failover region the primary region gets half of the time left, so a primary
         // that only times out still leaves the failover region time to answer.
         let primary_deadline = match &spec.failover_region {
@@ -461,7 +463,7 @@ impl Provider {
             && e.api_error().is_some_and(|a| a.is_credential_expired())
             && Instant::now() < primary_deadline
         {
-            record(&got, served);
+            record(&got, served, &region_used);
             tracing::warn!(object = %object.describe(), origin = creds.origin(), error = %e, "security token expired; refreshing the credential and retrying once");
             self.auth.invalidate(&creds);
             self.auth.invalidate(base);
@@ -482,7 +484,7 @@ impl Provider {
             && e.is_retryable()
             && Instant::now() < deadline
         {
-            record(&got, served);
+            record(&got, served, &region_used);
             tracing::warn!(object = %object.describe(), primary = %request.region, failover = %failover, error = %e, "primary region failed; fetching from the failover region");
             let mut again = request.clone();
             again.region = failover.clone();
@@ -500,8 +502,9 @@ impl Provider {
             };
             (got, served) = self.fetch_shared(api, &again, &creds, deadline).await;
             self.metrics.record_failover(api, got.is_ok());
+            region_used = failover.clone();
         }
-        record(&got, served);
+        record(&got, served, &region_used);
         let got = got.map_err(|e| {
             // The backend bounds its attempts by the deadline; name the real cause when it ran out.
             if Instant::now() >= deadline {

@@ -60,7 +60,7 @@ async fn concurrent_mounts_of_one_secret_share_one_backend_call_per_identity() {
     );
     assert!(
         metrics
-            .contains("provider_backend_calls_total{api=\"kms_get_secret_value\",code=\"OK\"} 2"),
+            .contains("provider_backend_calls_total{api=\"kms_get_secret_value\",code=\"OK\",region=\"cn-hangzhou\"} 2"),
         "{metrics}"
     );
     assert!(!metrics.contains("provider_fetch_cache_total"), "cache off");

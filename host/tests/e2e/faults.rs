@@ -94,7 +94,7 @@ async fn throttling_without_a_hint_is_retried_with_backoff() {
     let metrics = env.metrics.render();
     assert!(
         metrics.contains(
-            "provider_backend_calls_total{api=\"kms_get_secret_value\",code=\"retried\"} 2"
+            "provider_backend_calls_total{api=\"kms_get_secret_value\",code=\"retried\",region=\"cn-hangzhou\"} 2"
         ),
         "{metrics}"
     );
@@ -265,7 +265,7 @@ async fn a_refused_connection_fails_clearly_after_the_bounded_retries() {
     let metrics = env.metrics.render();
     assert!(
         metrics.contains(&format!(
-            "provider_backend_calls_total{{api=\"kms_get_secret_value\",code=\"network\"}} {ATTEMPTS}"
+            "provider_backend_calls_total{{api=\"kms_get_secret_value\",code=\"network\",region=\"cn-hangzhou\"}} {ATTEMPTS}"
         )),
         "{metrics}"
     );
