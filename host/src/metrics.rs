@@ -85,6 +85,12 @@ struct VersionLabel {
     version: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RefreshLabels {
+    source: &'static str,
+    result: &'static str,
+}
+
 type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
 
 /// 1 ms .. ~33 s: a mount is a few network round trips, bounded by the kubelet's 2 minutes.
@@ -108,6 +114,7 @@ struct Inner {
     policy: crate::policy::PolicyMetrics,
     coalesced: Family<ApiLabel, Counter>,
     payload_cache: Family<ApiResultLabels, Counter>,
+    credential_refreshes: Family<RefreshLabels, Counter>,
 }
 
 /// The metrics registry; cheap to clone (one `Arc`), shared by the mount engine and the HTTP endpoint.
@@ -178,6 +185,12 @@ impl Metrics {
             "Payload cache lookups (--cache-ttl) by API and result (hit, miss); absent while the cache is off",
             payload_cache.clone(),
         );
+        let credential_refreshes = Family::<RefreshLabels, Counter>::default();
+        registry.register(
+            "credential_refreshes",
+            "Credential fetches and refreshes (STS AssumeRole / AssumeRoleWithOIDC, ECS metadata) by source and result (ok, error, stale: a failed refresh answered with the still valid previous credential)",
+            credential_refreshes.clone(),
+        );
         let info = Family::<VersionLabel, Gauge>::default();
         info.get_or_create(&VersionLabel {
             version: env!("CARGO_PKG_VERSION"),
@@ -197,7 +210,26 @@ impl Metrics {
                 policy,
                 coalesced,
                 payload_cache,
+                credential_refreshes,
             })),
+        }
+    }
+
+    /// Counts one credential fetch of the cache; `source` is the cache key's kind (`rrsa`, `assume`, `ecs`,
+    /// `pod`, `cross`), never a key id or role.
+    pub fn record_credential_refresh(&self, source: &str, result: &'static str) {
+        if let Some(m) = &self.inner {
+            let source = match source {
+                "rrsa" => "rrsa",
+                "assume" => "assume_role",
+                "ecs" => "ecs_metadata",
+                "pod" => "pod_identity",
+                "cross" => "cross_account",
+                _ => "other",
+            };
+            m.credential_refreshes
+                .get_or_create(&RefreshLabels { source, result })
+                .inc();
         }
     }
 

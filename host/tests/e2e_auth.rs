@@ -161,6 +161,14 @@ async fn a_thousand_grpc_mounts_of_one_identity_make_one_sts_call() {
         assert_eq!(text(resp, "app_db"), "app-db-value");
     }
     assert_eq!(env.emulator.calls("AssumeRole"), 1);
+    // The provider counts the same one refresh on its /metrics.
+    let metrics = env.metrics.render();
+    assert!(
+        metrics.contains(
+            "provider_credential_refreshes_total{source=\"assume_role\",result=\"ok\"} 1"
+        ),
+        "{metrics}"
+    );
     env.stop().await;
 }
 
@@ -210,6 +218,12 @@ async fn ecs_credentials_are_served_stale_while_metadata_is_down_until_they_expi
     let resp = env.mount(&params, "").await.expect("served stale");
     assert_eq!(text(&resp, "app_db"), "app-db-value");
     assert!(env.emulator.metadata_calls() > calls, "a refresh was tried");
+    assert!(
+        env.metrics.render().contains(
+            "provider_credential_refreshes_total{source=\"ecs_metadata\",result=\"stale\"}"
+        ),
+        "the stale answer is counted"
+    );
     // Once it has expired nothing is served: a clear error naming the source.
     tokio::time::sleep(Duration::from_millis(2100)).await;
     let err = env.mount(&params, "").await.unwrap_err();

@@ -34,6 +34,7 @@ pub struct CredentialCache {
     slots: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Slot>>>>,
     refresh_before: Duration,
     max_stale: Duration,
+    metrics: crate::metrics::Metrics,
 }
 
 impl std::fmt::Debug for CredentialCache {
@@ -53,7 +54,13 @@ impl CredentialCache {
             slots: Mutex::new(HashMap::new()),
             refresh_before,
             max_stale,
+            metrics: crate::metrics::Metrics::disabled(),
         }
+    }
+
+    /// Counts fetches and refreshes in `metrics` (by the key's kind: the text before its first `|`).
+    pub fn set_metrics(&mut self, metrics: crate::metrics::Metrics) {
+        self.metrics = metrics;
     }
 
     /// The cached credential for `key` if still fresh, else the result of `fetch` (cached).
@@ -80,8 +87,10 @@ impl CredentialCache {
         {
             return Ok(e.creds.clone());
         }
+        let source = key.split('|').next().unwrap_or(key);
         match fetch().await {
             Ok(creds) => {
+                self.metrics.record_credential_refresh(source, "ok");
                 slot.cached = Some(Entry {
                     creds: creds.clone(),
                     fetched_at: OffsetDateTime::now_utc(),
@@ -94,6 +103,7 @@ impl CredentialCache {
                     let since = *e.first_failure.get_or_insert(now);
                     let valid = e.creds.expiration().is_none_or(|x| x > now);
                     if valid && now - since <= self.max_stale {
+                        self.metrics.record_credential_refresh(source, "stale");
                         tracing::warn!(
                             origin = e.creds.origin(),
                             error = %err,
@@ -102,6 +112,7 @@ impl CredentialCache {
                         return Ok(e.creds.clone());
                     }
                 }
+                self.metrics.record_credential_refresh(source, "error");
                 Err(err)
             }
         }

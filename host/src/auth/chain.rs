@@ -162,6 +162,12 @@ impl Authenticator {
         Ok(None)
     }
 
+    /// Counts credential fetches and refreshes in `metrics`.
+    pub fn with_metrics(mut self, metrics: crate::metrics::Metrics) -> Self {
+        self.cache.set_metrics(metrics);
+        self
+    }
+
     /// Drops cached credentials with `creds`' key id after the server reported its security token
     /// expired (clock skew, revoked session); returns whether any was cached.
     pub fn invalidate(&self, creds: &Credentials) -> bool {

@@ -81,7 +81,8 @@ impl Provider {
             &backend,
             endpoint_type,
         )
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| e.to_string())?
+        .with_metrics(settings.metrics.clone());
         let transforms =
             TransformRuntime::new(settings.transforms).map_err(|e| format!("plugins: {e}"))?;
         Ok(Self {
