@@ -158,6 +158,11 @@ pub struct Selection<'a> {
 impl Policy {
     /// The rule selected by name alone (exact, then glob), if any.
     pub fn select_by_name(&self, namespace: &str) -> Option<Selection<'_>> {
+        // A request without a namespace (the `mount` command run by hand) gets the default rule only:
+        // no `*` glob or label rule may speak for a namespace nobody named.
+        if namespace.is_empty() {
+            return None;
+        }
         let mut best_glob: Option<(usize, &Rule, &str)> = None;
         for r in &self.rules {
             for p in &r.namespaces {
@@ -187,7 +192,7 @@ impl Policy {
     /// Whether the namespace's labels are needed to pick its rule (no name matches, and a rule
     /// selects by label).
     pub fn needs_labels(&self, namespace: &str) -> bool {
-        self.uses_labels() && self.select_by_name(namespace).is_none()
+        !namespace.is_empty() && self.uses_labels() && self.select_by_name(namespace).is_none()
     }
 
     /// The rule for `namespace` with `labels` (ignored when a name matches; `None` = unknown, in
@@ -201,7 +206,7 @@ impl Policy {
             return s;
         }
         let mut best: Option<(usize, &Rule)> = None;
-        if let Some(labels) = labels {
+        if let Some(labels) = labels.filter(|_| !namespace.is_empty()) {
             for r in &self.rules {
                 if let Some(sel) = &r.selector
                     && sel.matches(labels)

@@ -166,6 +166,12 @@ rules:
     assert_eq!(pick("shop-prod", &[]).0, "any-glob");
     // a name match wins over labels
     assert_eq!(pick("shop", &[("tier", "tenant")]).0, "any-glob");
+    // no namespace at all: only the default rule, never a `*` glob or a label rule
+    assert_eq!(
+        pick("", &[("tier", "tenant")]),
+        (String::new(), MatchKind::Default)
+    );
+    assert!(!p.needs_labels(""));
     let labels_only = parse(
         "\
 rules:
