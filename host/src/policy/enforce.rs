@@ -72,8 +72,15 @@ impl PolicyEnforcer {
         decision.rule = format!("{}, {}", rule.label(), selection.matched);
         let mut plugins = String::new();
         for v in &decision.plugins {
+            // A denied name that is not a plugin of this node is tenant text: counting it under its own
+            // label would let a tenant grow the number of series without bound (the audit line has it).
+            let label = if v.allowed || v.digest.is_some() {
+                v.plugin.as_str()
+            } else {
+                "unknown"
+            };
             self.metrics
-                .record_policy_decision(namespace, &v.plugin, v.allowed);
+                .record_policy_decision(namespace, label, v.allowed);
             let _ = write!(
                 plugins,
                 "{}{}{}={}",

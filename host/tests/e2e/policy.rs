@@ -244,6 +244,15 @@ async fn two_namespaces_get_different_outcomes_before_any_fetch() {
     ] {
         assert!(metrics.contains(want), "{want} not in\n{metrics}");
     }
+    // A denied name that is no plugin of this node is counted as "unknown": tenants cannot mint series.
+    let made_up = FORMAT.replace("plugin: format", "plugin: made-up-plugin-7");
+    assert!(env.mount("tenant-a", &made_up, &[]).await.is_err());
+    let metrics = env.metrics.render();
+    assert!(
+        metrics.contains("provider_policy_decisions_total{namespace=\"tenant-a\",plugin=\"unknown\",decision=\"deny\"} 1")
+            && !metrics.contains("made-up-plugin-7"),
+        "{metrics}"
+    );
     // A namespace no rule selects gets the default: built-ins allowed.
     assert!(env.mount("other", FORMAT, &[]).await.is_ok());
     env.stop().await;
