@@ -13,6 +13,24 @@ use serde_json::json;
 
 use super::*;
 
+/// Serves `app` on 127.0.0.1 as a Kubernetes API server and writes a kubeconfig pointing at it (kept
+/// alive by the returned directory). Shared by the tests that read the API (auth and policy labels).
+pub(crate) async fn serve_fake_api(app: Router) -> (tempfile::TempDir, std::path::PathBuf) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: http://{addr}\ncontexts:\n- name: c\n  context:\n    cluster: c\n    user: u\ncurrent-context: c\nusers:\n- name: u\n  user: {{}}\n"
+        ),
+    )
+    .unwrap();
+    (dir, kubeconfig)
+}
+
 struct FakeApi {
     _dir: tempfile::TempDir,
     kubeconfig: std::path::PathBuf,
@@ -63,18 +81,7 @@ async fn fake_api() -> FakeApi {
                 }
             }),
         );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    let dir = tempfile::tempdir().unwrap();
-    let kubeconfig = dir.path().join("kubeconfig");
-    std::fs::write(
-        &kubeconfig,
-        format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: http://{addr}\ncontexts:\n- name: c\n  context:\n    cluster: c\n    user: u\ncurrent-context: c\nusers:\n- name: u\n  user: {{}}\n"
-        ),
-    )
-    .unwrap();
+    let (dir, kubeconfig) = serve_fake_api(app).await;
     FakeApi {
         _dir: dir,
         kubeconfig,

@@ -60,6 +60,6 @@ pub fn resolve(
 #[cfg(test)]
 mod chain_tests;
 #[cfg(test)]
-mod cluster_tests;
+pub(crate) mod cluster_tests;
 #[cfg(test)]
 mod tests;

@@ -109,18 +109,7 @@ mod tests {
                 }
             }),
         );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        let dir = tempfile::tempdir().unwrap();
-        let kubeconfig = dir.path().join("kubeconfig");
-        std::fs::write(
-            &kubeconfig,
-            format!(
-                "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: http://{addr}\ncontexts:\n- name: c\n  context:\n    cluster: c\n    user: u\ncurrent-context: c\nusers:\n- name: u\n  user: {{}}\n"
-            ),
-        )
-        .unwrap();
+        let (_dir, kubeconfig) = crate::auth::cluster_tests::serve_fake_api(app).await;
         let labels = NamespaceLabels::kubernetes(Some(kubeconfig), Duration::from_secs(60));
         for _ in 0..3 {
             let l = labels.get("shop").await.unwrap();
