@@ -7,6 +7,7 @@
 
 mod auth;
 mod clock;
+mod delay;
 mod error;
 mod faults;
 mod glob;

@@ -93,7 +93,7 @@ async fn pop(
 
     let delay = shared.latency_us.load(Ordering::Relaxed);
     if delay > 0 {
-        tokio::time::sleep(Duration::from_micros(delay)).await;
+        crate::delay::precise_sleep(Duration::from_micros(delay)).await;
     }
     let fault = if action.is_empty() {
         None

@@ -1,7 +1,7 @@
 //! Replay protection as the gateway does it: a ±15 minute timestamp window and nonces
 //! that may be used once within that window.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
 use axum::http::StatusCode;
@@ -16,7 +16,30 @@ pub const WINDOW: Duration = Duration::minutes(15);
 /// Checks request timestamps and remembers nonces per access key.
 #[derive(Default)]
 pub struct ReplayGuard {
-    seen: Mutex<HashMap<(String, String), OffsetDateTime>>,
+    seen: Mutex<Seen>,
+}
+
+/// Nonces by (key id, nonce), plus the same keys in arrival order so that expiry only looks at the
+/// oldest entries: a load test makes hundreds of thousands of calls inside one window.
+#[derive(Default)]
+struct Seen {
+    at: HashMap<(String, String), OffsetDateTime>,
+    order: VecDeque<(OffsetDateTime, (String, String))>,
+}
+
+impl Seen {
+    /// Forgets entries older than twice the window: they can never collide with a fresh timestamp.
+    fn expire(&mut self, now: OffsetDateTime) {
+        while let Some((at, _)) = self.order.front() {
+            if now - *at <= WINDOW * 2 {
+                break;
+            }
+            let (at, key) = self.order.pop_front().expect("front exists");
+            if self.at.get(&key) == Some(&at) {
+                self.at.remove(&key);
+            }
+        }
+    }
 }
 
 impl ReplayGuard {
@@ -56,17 +79,17 @@ impl ReplayGuard {
         now: OffsetDateTime,
     ) -> Result<(), ApiError> {
         let mut seen = self.seen.lock().expect("nonce cache lock poisoned");
-        // Entries older than twice the window can never collide with a fresh timestamp.
-        seen.retain(|_, at| now - *at <= WINDOW * 2);
+        seen.expire(now);
         let key = (key_id.to_owned(), nonce.to_owned());
-        if seen.contains_key(&key) {
+        if seen.at.contains_key(&key) {
             return Err(ApiError::new(
                 StatusCode::BAD_REQUEST,
                 "SignatureNonceUsed",
                 "Specified signature nonce was used already.",
             ));
         }
-        seen.insert(key, now);
+        seen.at.insert(key.clone(), now);
+        seen.order.push_back((now, key));
         Ok(())
     }
 }
@@ -107,5 +130,18 @@ mod tests {
         g.use_nonce("k2", "n", now).unwrap();
         g.use_nonce("k1", "n", now + WINDOW * 2 + Duration::seconds(1))
             .unwrap();
+    }
+
+    #[test]
+    fn expired_nonces_are_dropped_from_memory() {
+        let g = ReplayGuard::default();
+        let now = OffsetDateTime::now_utc();
+        for i in 0..1000 {
+            g.use_nonce("k", &i.to_string(), now).unwrap();
+        }
+        g.use_nonce("k", "late", now + WINDOW * 2 + Duration::seconds(1))
+            .unwrap();
+        let seen = g.seen.lock().unwrap();
+        assert_eq!((seen.at.len(), seen.order.len()), (1, 1));
     }
 }
