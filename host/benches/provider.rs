@@ -32,6 +32,18 @@ struct Opts {
     plugins: PathBuf,
     out: PathBuf,
     latency_ms: u64,
+    /// Overrides the number of timed 10-object mounts (e.g. a long loop to profile).
+    mount_iters: Option<usize>,
+    /// Runs only these measurements (`mount`, `transforms`, `scale`, `identity`); start-up always runs.
+    only: Option<Vec<String>>,
+}
+
+impl Opts {
+    fn wants(&self, measurement: &str) -> bool {
+        self.only
+            .as_ref()
+            .is_none_or(|o| o.iter().any(|m| m == measurement))
+    }
 }
 
 fn parse_args() -> Result<Opts> {
@@ -41,6 +53,8 @@ fn parse_args() -> Result<Opts> {
         plugins: PathBuf::from("target/plugins"),
         out: PathBuf::from("target/bench/results.json"),
         latency_ms: 20,
+        mount_iters: None,
+        only: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -51,6 +65,17 @@ fn parse_args() -> Result<Opts> {
             "--plugins" => opts.plugins = value()?.into(),
             "--out" => opts.out = value()?.into(),
             "--latency-ms" => opts.latency_ms = value()?.parse()?,
+            "--mount-iters" => opts.mount_iters = Some(value()?.parse()?),
+            "--only" => {
+                let list: Vec<String> = value()?.split(',').map(str::to_owned).collect();
+                const KNOWN: [&str; 4] = ["mount", "transforms", "scale", "identity"];
+                if let Some(bad) = list.iter().find(|m| !KNOWN.contains(&m.as_str())) {
+                    return Err(
+                        format!("--only: unknown measurement {bad:?}; known: {KNOWN:?}").into(),
+                    );
+                }
+                opts.only = Some(list);
+            }
             // `cargo bench` passes --bench to harness=false targets.
             "--bench" => {}
             other => return Err(format!("unknown argument {other:?}").into()),
@@ -85,6 +110,7 @@ async fn run(opts: Opts) -> Result<()> {
     } else {
         (200, 3000, 1000, 1000)
     };
+    let mount_iters = opts.mount_iters.unwrap_or(mount_iters);
 
     // The emulator, with 100 generated KMS secrets of ~1 KiB JSON each.
     let seed = work.path().join("seed.yaml");
@@ -111,7 +137,8 @@ async fn run(opts: Opts) -> Result<()> {
         mount(&mut client, &ten_objects()).await?; // warm-up: connections, first instantiation
     }
     let mut times = Vec::with_capacity(mount_iters);
-    for _ in 0..mount_iters {
+    let timed = if opts.wants("mount") { mount_iters } else { 1 };
+    for _ in 0..timed {
         let t = Instant::now();
         mount(&mut client, &ten_objects()).await?;
         times.push(t.elapsed());
@@ -120,31 +147,42 @@ async fn run(opts: Opts) -> Result<()> {
     let ideal = ms(l);
 
     // 3. Scale: N concurrent mounts over 100 distinct secrets; coalescing only (the default, cache off) ...
-    let scale = scale_run(&client, metrics_port, pid, scale_n, m50).await?;
+    let (mut scale, mut scale_cached) = (Value::Null, Value::Null);
+    if opts.wants("scale") {
+        scale = scale_run(&client, metrics_port, pid, scale_n, m50).await?;
+    }
     drop(provider);
     // ... and on a fresh provider with the payload cache on.
-    let (cached, _, socket3, port3) = start_provider(
-        &opts,
-        &url,
-        &work.path().join("p3"),
-        &cache,
-        &["--cache-ttl", CACHE_TTL],
-        &AK_ENV,
-    )
-    .await?;
-    let client3 = client::connect(&socket3).await?;
-    let scale_cached = scale_run(&client3, port3, cached.0.id(), scale_n, m50).await?;
-    drop(cached);
+    if opts.wants("scale") {
+        let (cached, _, socket3, port3) = start_provider(
+            &opts,
+            &url,
+            &work.path().join("p3"),
+            &cache,
+            &["--cache-ttl", CACHE_TTL],
+            &AK_ENV,
+        )
+        .await?;
+        let client3 = client::connect(&socket3).await?;
+        scale_cached = scale_run(&client3, port3, cached.0.id(), scale_n, m50).await?;
+    }
 
     // 5. Identity cost and 6. rotation cost, against an in-process emulator whose call counters are read.
-    let (identity, rotation) =
-        identity_and_rotation(&opts, work.path(), &cache, l, identity_n).await?;
+    let (identity, rotation) = if opts.wants("identity") {
+        identity_and_rotation(&opts, work.path(), &cache, l, identity_n).await?
+    } else {
+        (Value::Null, Value::Null)
+    };
 
     // 2. Transform cost in-process, one fresh sandbox per call.
-    let transforms = transform_costs(&opts.plugins, &cache, transform_iters).await?;
+    let transforms = if opts.wants("transforms") {
+        transform_costs(&opts.plugins, &cache, transform_iters).await?
+    } else {
+        Value::Null
+    };
 
     let results = json!({
-        "mode": if opts.smoke { "smoke" } else { "full" },
+        "mode": if opts.smoke { "smoke" } else if opts.only.is_some() { "partial" } else { "full" },
         "machine": machine(),
         "mount_overhead": {
             "objects": 10, "iterations": mount_iters, "latency_ms": ideal,
