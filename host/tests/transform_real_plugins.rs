@@ -103,3 +103,34 @@ async fn jmespath_rejects_a_bad_expression_as_invalid_config() {
     let kind = &err.step().unwrap().kind;
     assert!(matches!(kind, StepErrorKind::InvalidConfig(_)), "{err}");
 }
+
+/// The plugins are linked with a 128 KiB stack (their `build.rs`): the deepest JSON serde_json accepts
+/// (127 levels) and an expression as deep still fit, through jmespath and a format conversion.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_compact_plugin_stack_holds_the_deepest_json_accepted() {
+    let rt = runtime();
+    let depth = 126;
+    let json = format!("{}\"leaf\"{}", "{\"a\":".repeat(depth), "}".repeat(depth));
+    let expression = vec!["a"; depth].join(".");
+    let config = serde_json::json!({"files": {"deep": expression}}).to_string();
+    let out = rt
+        .run_chain(
+            &[step("jmespath", &config)],
+            vec![File::new("doc.json", json.clone())],
+        )
+        .await
+        .unwrap();
+    assert_eq!(out[0].contents, b"leaf");
+    let yaml = rt
+        .run_chain(
+            &[step(
+                "format",
+                r#"{"op": "json-to-yaml", "output": "doc.yaml"}"#,
+            )],
+            vec![File::new("doc.json", json)],
+        )
+        .await
+        .unwrap();
+    let text = String::from_utf8(yaml[0].contents.clone()).unwrap();
+    assert!(text.trim_end().ends_with("a: leaf"), "{text}");
+}
