@@ -1,21 +1,23 @@
 //! Compiled-code caches: in memory per runtime (keyed by the sha256 of the `.wasm`) and,
 //! optionally, on disk.
 //!
-//! The disk layer is wasmtime's own cache (entries keyed by the module's content hash under a
-//! directory per compiler version and settings, which plays the role of
-//! `precompile_compatibility_hash`). Loading precompiled code trusts its bytes, so every entry
-//! this runtime writes is recorded with its sha256 in `integrity.sha256`, and before each compile
-//! all entries are checked: a changed or unrecorded entry is deleted and the component recompiled.
-//! (The crate forbids `unsafe`, which rules out calling `Component::deserialize` on our own files.)
+//! A disk entry is the component's serialized code at `modules/<engine>/<sha256 of the .wasm>`, where
+//! `<engine>` is a hash of wasmtime's `precompile_compatibility_hash` (compiler version and settings).
+//! Loading precompiled code trusts its bytes, so every entry this runtime writes is recorded with its
+//! own sha256 in `integrity.sha256`, and an entry is loaded only if it still has that hash; a changed
+//! or unrecorded entry is deleted and the component recompiled. Entries are mapped from the file, not
+//! copied: code pages a plugin never runs are never read into memory (idle RSS, docs/benchmarks.md).
+//! The directory must be writable by the provider alone (the chart uses an `emptyDir`).
 
 use std::collections::{BTreeMap, HashMap};
+use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
+use wasmtime::Engine;
 use wasmtime::component::Component;
-use wasmtime::{Cache, CacheConfig, Engine};
 
 use super::error::TransformError;
 
@@ -42,7 +44,6 @@ pub(crate) struct Compiled {
 /// The on-disk cache plus its integrity manifest.
 pub(crate) struct DiskCache {
     root: PathBuf,
-    cache: Cache,
     lock: Mutex<()>,
 }
 
@@ -51,61 +52,80 @@ impl DiskCache {
         let bad =
             |what: String| TransformError::Config(format!("cache_dir {}: {what}", dir.display()));
         std::fs::create_dir_all(dir).map_err(|e| bad(format!("cannot create it: {e}")))?;
-        let mut config = CacheConfig::new();
-        config.with_directory(dir.join("wasmtime"));
-        // Never rewrite entries in the background: the manifest records the bytes we wrote.
-        config.with_optimized_compression_usage_counter_threshold(u64::MAX);
-        let cache = Cache::new(config).map_err(|e| bad(format!("{e:#}")))?;
         Ok(Self {
             root: dir.to_owned(),
-            cache,
             lock: Mutex::new(()),
         })
-    }
-
-    pub(crate) fn wasmtime_cache(&self) -> &Cache {
-        &self.cache
     }
 
     fn entries_dir(&self) -> PathBuf {
         self.root.join("wasmtime").join("modules")
     }
 
-    /// Deletes every entry whose bytes differ from the sha256 recorded when it was written (or
-    /// that was never recorded). Returns the relative paths removed.
-    fn verify(&self) -> Vec<String> {
-        let mut manifest = self.read_manifest();
-        let mut removed = Vec::new();
-        for (rel, path) in entry_files(&self.entries_dir()) {
-            let ok = std::fs::read(&path)
-                .map(|bytes| manifest.get(&rel) == Some(&sha256_hex(&bytes)))
-                .unwrap_or(false);
-            if !ok {
-                tracing::warn!(entry = %path.display(), "compiled-code cache entry fails its integrity check; recompiling");
-                let _ = std::fs::remove_file(&path);
-                removed.push(rel);
-            }
-        }
-        if !removed.is_empty() {
-            manifest.retain(|rel, _| !removed.contains(rel));
-            self.write_manifest(&manifest);
-        }
-        removed
+    /// The entry of `digest` for this engine, relative to [`Self::entries_dir`] and absolute.
+    fn entry(&self, engine: &Engine, digest: &str) -> (String, PathBuf) {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        engine.precompile_compatibility_hash().hash(&mut hasher);
+        let rel = format!("{:016x}/{digest}", hasher.finish());
+        let path = self.entries_dir().join(&rel);
+        (rel, path)
     }
 
-    /// Records the sha256 of every entry present now.
-    fn record(&self) {
-        let mut manifest = self.read_manifest();
-        let present = entry_files(&self.entries_dir());
-        manifest.retain(|rel, _| present.iter().any(|(r, _)| r == rel));
-        for (rel, path) in present {
-            if !manifest.contains_key(&rel)
-                && let Ok(bytes) = std::fs::read(&path)
-            {
-                manifest.insert(rel, sha256_hex(&bytes));
+    /// Loads the entry if it exists and still has the hash recorded when it was written. A
+    /// mismatching, unrecorded or unloadable entry is deleted (the caller recompiles).
+    fn load(&self, engine: &Engine, rel: &str, path: &Path) -> Option<Component> {
+        if !path.is_file() {
+            return None;
+        }
+        let recorded = self.read_manifest().get(rel).cloned();
+        let actual = sha256_file(path).ok();
+        if recorded.is_none() || recorded != actual {
+            tracing::warn!(entry = %path.display(), "compiled-code cache entry fails its integrity check; recompiling");
+            self.remove(rel, path);
+            return None;
+        }
+        match deserialize_verified(engine, path) {
+            Ok(component) => Some(component),
+            Err(e) => {
+                tracing::warn!(entry = %path.display(), error = %format!("{e:#}"), "compiled-code cache entry cannot be loaded; recompiling");
+                self.remove(rel, path);
+                None
             }
         }
-        self.write_manifest(&manifest);
+    }
+
+    /// Writes the serialized code of `component` and records its hash.
+    fn store(&self, rel: &str, path: &Path, component: &Component) {
+        let written = component
+            .serialize()
+            .map_err(|e| format!("{e:#}"))
+            .and_then(|bytes| {
+                let dir = path.parent().expect("entries have a parent directory");
+                std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+                let tmp = dir.join(format!(".wip-{}", std::process::id()));
+                std::fs::write(&tmp, &bytes)
+                    .and_then(|()| std::fs::rename(&tmp, path))
+                    .map_err(|e| e.to_string())?;
+                Ok(sha256_hex(&bytes))
+            });
+        match written {
+            Ok(hash) => {
+                let mut manifest = self.read_manifest();
+                manifest.insert(rel.to_owned(), hash);
+                self.write_manifest(&manifest);
+            }
+            Err(e) => {
+                tracing::warn!(entry = %path.display(), error = %e, "cannot write a compiled-code cache entry; the plugin will be compiled again next start");
+            }
+        }
+    }
+
+    fn remove(&self, rel: &str, path: &Path) {
+        let _ = std::fs::remove_file(path);
+        let mut manifest = self.read_manifest();
+        if manifest.remove(rel).is_some() {
+            self.write_manifest(&manifest);
+        }
     }
 
     fn write_manifest(&self, manifest: &BTreeMap<String, String>) {
@@ -130,26 +150,23 @@ impl DiskCache {
     }
 }
 
-/// Cache entries (not wasmtime's `.stats` bookkeeping or in-progress writes), by relative path.
-fn entry_files(dir: &Path) -> Vec<(String, PathBuf)> {
-    let mut out = Vec::new();
-    let Ok(compilers) = std::fs::read_dir(dir) else {
-        return out;
-    };
-    for compiler in compilers.flatten() {
-        let Ok(files) = std::fs::read_dir(compiler.path()) else {
-            continue;
-        };
-        for file in files.flatten() {
-            let name = file.file_name().to_string_lossy().into_owned();
-            if name.contains(".stats") || name.contains(".wip") || !file.path().is_file() {
-                continue;
-            }
-            let rel = format!("{}/{name}", compiler.file_name().to_string_lossy());
-            out.push((rel, file.path()));
-        }
-    }
-    out
+/// Maps an entry whose bytes were just checked against the hash recorded when this runtime wrote them.
+#[allow(unsafe_code)]
+fn deserialize_verified(engine: &Engine, path: &Path) -> wasmtime::Result<Component> {
+    // SAFETY: wasmtime requires the file to hold the output of `Component::serialize` from a
+    // compatible engine, unchanged. The caller has just checked its sha256 against the manifest entry
+    // written together with the file by `DiskCache::store` (which serialized it), and the cache
+    // directory is private to the provider. wasmtime itself rejects code of another engine version or
+    // configuration with an error (then we recompile).
+    unsafe { Component::deserialize_file(engine, path) }
+}
+
+/// sha256 of a file, read in small chunks (entries are megabytes; no buffer of that size is kept).
+fn sha256_file(path: &Path) -> std::io::Result<String> {
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut file, &mut hasher)?;
+    Ok(hex::encode(hasher.finalize()))
 }
 
 /// Lowercase hex sha256.
@@ -189,14 +206,14 @@ impl CompileCache {
         let (component, source) = match disk {
             Some(disk) => {
                 let _guard = disk.lock.lock().unwrap_or_else(|p| p.into_inner());
-                disk.verify();
-                let hits = disk.cache.cache_hits();
-                let component = compile(engine, bytes)?;
-                if disk.cache.cache_hits() > hits {
-                    (component, CompileSource::DiskCache)
-                } else {
-                    disk.record();
-                    (component, CompileSource::Compiled)
+                let (rel, path) = disk.entry(engine, digest);
+                match disk.load(engine, &rel, &path) {
+                    Some(component) => (component, CompileSource::DiskCache),
+                    None => {
+                        let component = compile(engine, bytes)?;
+                        disk.store(&rel, &path, &component);
+                        (component, CompileSource::Compiled)
+                    }
                 }
             }
             None => (compile(engine, bytes)?, CompileSource::Compiled),

@@ -63,9 +63,6 @@ impl EngineHandle {
             config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         }
         let disk_cache = cache_dir.map(DiskCache::open).transpose()?;
-        if let Some(cache) = &disk_cache {
-            config.cache(Some(cache.wasmtime_cache().clone()));
-        }
         let engine = Engine::new(&config).map_err(|e| TransformError::Engine(format!("{e:#}")))?;
         let linker = build_linker(&engine)?;
         let stop = Arc::new(AtomicBool::new(false));
