@@ -299,6 +299,15 @@ async fn limits_tightened_by_a_rule_fail_a_plugin_that_passes_under_the_provider
         "output over the 1 KiB cap at run time: {}",
         e.message()
     );
+    // The plugin itself fits in 1 MiB (192 KiB of memory at start); a 700 KiB secret does not.
+    env.mount("tiny", JMES, &[]).await.unwrap();
+    let huge = format!(
+        "{{\"username\":\"app\",\"blob\":\"{}\"}}",
+        "x".repeat(700 * 1024)
+    );
+    env.emulator
+        .put_secret_value("app/db", "v4", &huge)
+        .unwrap();
     let e = env.mount("tiny", JMES, &[]).await.unwrap_err();
     assert!(
         e.message().contains("memory") && e.message().contains("1048576"),
