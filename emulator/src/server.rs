@@ -1,9 +1,9 @@
 //! The HTTP front: one POP endpoint (`/`, any method) for every product, plus the ECS
 //! metadata paths under `/latest/` ([`crate::metadata`]).
 //!
-//! Order per call: decode → count → latency → injected fault → product/action lookup →
-//! authenticate → handler. Logs name the action, key id, resource and outcome, never
-//! secret values, signatures or tokens.
+//! Order per call: decode → count → injected fault → product/action lookup → authenticate →
+//! handler; the answer leaves the configured latency after the request arrived. Logs name the
+//! action, key id, resource and outcome, never secret values, signatures or tokens.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -80,6 +80,22 @@ async fn pop(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let arrived = std::time::Instant::now();
+    let latency = Duration::from_micros(shared.latency_us.load(Ordering::Relaxed));
+    let response = answer(&shared, method, uri, headers, body).await;
+    // The answer leaves `latency` after the request arrived: the emulator's own work is part of that
+    // time, as a real service's is, instead of being added on top of it.
+    crate::delay::precise_sleep(latency.saturating_sub(arrived.elapsed())).await;
+    response
+}
+
+async fn answer(
+    shared: &Arc<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let req = PopRequest::new(method, &uri, headers, body);
     let action = req.action().unwrap_or("").to_owned();
     let resource = req
@@ -91,10 +107,6 @@ async fn pop(
         .stats
         .record(&action, resource.as_deref(), region.as_deref());
 
-    let delay = shared.latency_us.load(Ordering::Relaxed);
-    if delay > 0 {
-        crate::delay::precise_sleep(Duration::from_micros(delay)).await;
-    }
     let fault = if action.is_empty() {
         None
     } else {
