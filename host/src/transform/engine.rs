@@ -1,8 +1,7 @@
 //! The one wasmtime engine, its linker and the epoch ticker that enforces call deadlines.
 
 use std::path::Path;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -35,8 +34,34 @@ pub(crate) struct EngineHandle {
     pub(crate) engine: Engine,
     pub(crate) linker: Linker<HostState>,
     pub(crate) disk_cache: Option<DiskCache>,
-    stop: Arc<AtomicBool>,
+    clock: Arc<Clock>,
     ticker: Option<JoinHandle<()>>,
+}
+
+/// Guest calls in flight: the epoch only needs to advance while there are some. An idle provider
+/// (most of a node's life) then has no thread waking 1000 times a second.
+#[derive(Default)]
+struct Clock {
+    state: Mutex<ClockState>,
+    wake: Condvar,
+}
+
+#[derive(Default)]
+struct ClockState {
+    active: usize,
+    stop: bool,
+    /// Epoch increments so far (observed by tests).
+    ticks: u64,
+}
+
+/// Keeps the epoch ticking while a guest call runs.
+pub(crate) struct Ticking(Arc<Clock>);
+
+impl Drop for Ticking {
+    fn drop(&mut self) {
+        let mut state = self.0.state.lock().unwrap_or_else(|p| p.into_inner());
+        state.active -= 1;
+    }
 }
 
 impl EngineHandle {
@@ -65,15 +90,25 @@ impl EngineHandle {
         let disk_cache = cache_dir.map(DiskCache::open).transpose()?;
         let engine = Engine::new(&config).map_err(|e| TransformError::Engine(format!("{e:#}")))?;
         let linker = build_linker(&engine)?;
-        let stop = Arc::new(AtomicBool::new(false));
-        let ticker = spawn_ticker(engine.clone(), stop.clone())?;
+        let clock = Arc::new(Clock::default());
+        let ticker = spawn_ticker(engine.clone(), clock.clone())?;
         Ok(Self {
             engine,
             linker,
             disk_cache,
-            stop,
+            clock,
             ticker: Some(ticker),
         })
+    }
+
+    /// Call before a guest call starts (before its epoch deadline is set); hold until it ends.
+    pub(crate) fn ticking(&self) -> Ticking {
+        let mut state = self.clock.state.lock().unwrap_or_else(|p| p.into_inner());
+        state.active += 1;
+        if state.active == 1 {
+            self.clock.wake.notify_one();
+        }
+        Ticking(self.clock.clone())
     }
 
     /// Epoch ticks that cover `timeout` (at least one full tick more than the budget).
@@ -85,7 +120,12 @@ impl EngineHandle {
 
 impl Drop for EngineHandle {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
+        self.clock
+            .state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .stop = true;
+        self.clock.wake.notify_one();
         if let Some(ticker) = self.ticker.take() {
             let _ = ticker.join();
         }
@@ -104,14 +144,24 @@ fn build_linker(engine: &Engine) -> Result<Linker<HostState>, TransformError> {
     Ok(linker)
 }
 
-/// A dedicated OS thread, so busy plugins on the blocking pool cannot starve the clock.
-fn spawn_ticker(engine: Engine, stop: Arc<AtomicBool>) -> Result<JoinHandle<()>, TransformError> {
+/// A dedicated OS thread, so busy plugins cannot starve the clock. It sleeps while no guest call runs.
+fn spawn_ticker(engine: Engine, clock: Arc<Clock>) -> Result<JoinHandle<()>, TransformError> {
     std::thread::Builder::new()
         .name("wasm-epoch".into())
         .spawn(move || {
-            while !stop.load(Ordering::Relaxed) {
+            loop {
+                {
+                    let mut state = clock.state.lock().unwrap_or_else(|p| p.into_inner());
+                    while state.active == 0 && !state.stop {
+                        state = clock.wake.wait(state).unwrap_or_else(|p| p.into_inner());
+                    }
+                    if state.stop {
+                        return;
+                    }
+                }
                 std::thread::sleep(TICK);
                 engine.increment_epoch();
+                clock.state.lock().unwrap_or_else(|p| p.into_inner()).ticks += 1;
             }
         })
         .map_err(|e| TransformError::Engine(format!("cannot start the epoch thread: {e}")))
@@ -120,6 +170,22 @@ fn spawn_ticker(engine: Engine, stop: Arc<AtomicBool>) -> Result<JoinHandle<()>,
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_epoch_ticks_only_while_a_guest_call_runs() {
+        let handle = EngineHandle::new(None, None).unwrap();
+        let ticks = || handle.clock.state.lock().unwrap().ticks;
+        std::thread::sleep(Duration::from_millis(30));
+        assert_eq!(ticks(), 0, "idle: no ticks");
+        let call = handle.ticking();
+        std::thread::sleep(Duration::from_millis(30));
+        assert!(ticks() >= 5, "a call in flight: ticking ({})", ticks());
+        drop(call);
+        std::thread::sleep(Duration::from_millis(5));
+        let stopped = ticks();
+        std::thread::sleep(Duration::from_millis(30));
+        assert!(ticks() <= stopped + 1, "idle again: stopped");
+    }
 
     #[test]
     fn deadline_covers_the_whole_budget() {

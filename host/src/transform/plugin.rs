@@ -188,6 +188,7 @@ impl LoadedPlugin {
         redactor: Arc<Redactor>,
         f: impl FnOnce(&mut Store<HostState>, &TransformPlugin) -> wasmtime::Result<R>,
     ) -> Result<R, StepErrorKind> {
+        let _ticking = engine.ticking();
         let mut store = Store::new(
             &engine.engine,
             HostState::new(&self.summary.name, step, limits, redactor),
