@@ -138,12 +138,19 @@ async fn run(opts: Opts) -> Result<()> {
     }
     let mut times = Vec::with_capacity(mount_iters);
     let timed = if opts.wants("mount") { mount_iters } else { 1 };
+    let before = metrics_text(metrics_port).await?;
     for _ in 0..timed {
         let t = Instant::now();
         mount(&mut client, &ten_objects()).await?;
         times.push(t.elapsed());
     }
+    let after = metrics_text(metrics_port).await?;
     let (m50, m99) = (pct(&mut times, 50.0), pct(&mut times, 99.0));
+    // The provider's own view (its mount duration histogram): the rest of a mount is the gRPC round trip.
+    let seconds =
+        |t: &str, name: &str| sum_metric(t, &format!("provider_mount_duration_seconds_{name}"));
+    let inside_ms = (seconds(&after, "sum") - seconds(&before, "sum")) * 1000.0
+        / (seconds(&after, "count") - seconds(&before, "count")).max(1.0);
     let ideal = ms(l);
 
     // 3. Scale: N concurrent mounts over 100 distinct secrets; coalescing only (the default, cache off) ...
@@ -188,6 +195,7 @@ async fn run(opts: Opts) -> Result<()> {
             "objects": 10, "iterations": mount_iters, "latency_ms": ideal,
             "p50_ms": m50, "p99_ms": m99,
             "added_p50_ms": m50 - ideal, "ratio_p50": m50 / ideal, "ratio_p99": m99 / ideal,
+            "provider_mean_ms": inside_ms,
             "goal": "ratio_p50 <= 1.05 and added_p50_ms < 1",
         },
         "transforms": transforms,
@@ -692,13 +700,14 @@ fn print_table(r: &Value) {
     );
     let o = &r["mount_overhead"];
     println!(
-        "{:<44} {:>10}ms {:>10}ms {:>10}  (ideal {} ms, added p50 {} ms)",
+        "{:<44} {:>10}ms {:>10}ms {:>10}  (ideal {} ms, added p50 {} ms; inside the provider {} ms mean)",
         "mount, 10 objects",
         f(&o["p50_ms"]),
         f(&o["p99_ms"]),
         f(&o["ratio_p50"]),
         o["latency_ms"],
-        f(&o["added_p50_ms"])
+        f(&o["added_p50_ms"]),
+        f(&o["provider_mean_ms"])
     );
     for t in r["transforms"].as_array().into_iter().flatten() {
         println!(
