@@ -102,7 +102,10 @@ impl DiskCache {
             .and_then(|bytes| {
                 let dir = path.parent().expect("entries have a parent directory");
                 std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
-                let tmp = dir.join(format!(".wip-{}", std::process::id()));
+                // Unique per writer: two runtimes (or processes) may store the same entry at once.
+                static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+                let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let tmp = dir.join(format!(".wip-{}-{n}", std::process::id()));
                 std::fs::write(&tmp, &bytes)
                     .and_then(|()| std::fs::rename(&tmp, path))
                     .map_err(|e| e.to_string())?;
