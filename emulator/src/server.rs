@@ -132,7 +132,7 @@ async fn answer(
         .or_else(|| req.header("host").map(str::to_owned))
         .unwrap_or_else(|| "acs-emulator".into());
     let mut key_id = None;
-    let outcome = handle(&shared, &req, &action, product, &mut key_id);
+    let outcome = handle(shared, &req, &action, product, &mut key_id);
     let (status, code) = match &outcome {
         Ok(_) => (StatusCode::OK, "OK".to_owned()),
         Err(e) => (e.status, e.code.clone()),
